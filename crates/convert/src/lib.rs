@@ -1,0 +1,1 @@
+//! pocketnn converter (being built).

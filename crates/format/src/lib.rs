@@ -1,0 +1,42 @@
+//! The `.pnn` file format.
+//!
+//! A `.pnn` file holds one compressed neural network: a header, a section
+//! table, and sections for metadata, the graph, the tensor index and the
+//! tensor data. Every tensor's bytes start on a 64-byte boundary and are
+//! stored in the layout the kernels read, so a memory-mapped file is used in
+//! place. `docs/format.md` is the normative specification; the reader rejects
+//! everything it forbids with a typed [`FormatError`].
+//!
+//! This crate depends on no other pocketnn crate and contains no `unsafe`.
+//!
+//! ```
+//! use pocketnn_format::*;
+//!
+//! // A graph with one input `x` and one output `y = Relu(x)`.
+//! let graph = GraphDef {
+//!     values: vec![
+//!         ValueDef { name: "x".into(), dtype: DType::F32, shape: Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(4)]), constant: None },
+//!         ValueDef { name: "y".into(), dtype: DType::F32, shape: None, constant: None },
+//!     ],
+//!     inputs: vec![0],
+//!     bodies: vec![Body {
+//!         nodes: vec![NodeDef { name: "relu".into(), op: OpCode::Relu, inputs: vec![Some(0)], outputs: vec![1], attributes: vec![] }],
+//!         outputs: vec![1],
+//!     }],
+//! };
+//! let writer = PnnWriter::new(Metadata::default(), graph);
+//! let bytes = writer.to_bytes()?;
+//! let file = PnnFile::parse(&bytes)?;
+//! assert_eq!(file.model().graph.values[1].name, "y");
+//! # Ok::<(), FormatError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod dtype;
+mod model;
+mod op;
+
+pub use dtype::DType;
+pub use model::*;
+pub use op::OpCode;

@@ -1,0 +1,17 @@
+//! From an op code and its attributes to a ready [`Operator`].
+
+use crate::attrs::Attrs;
+use crate::error::{OpError, OpResult};
+use crate::operator::Operator;
+use pocketnn_format::{Attribute, OpCode};
+
+/// Builds the operator for `op` with these attributes, validating them.
+///
+/// `If` is not an [`Operator`]: the runtime executes its subgraphs itself.
+pub fn build_operator(op: OpCode, attributes: &[Attribute]) -> OpResult<Box<dyn Operator>> {
+    let attrs = Attrs::new(attributes);
+    let _ = attrs;
+    Err(OpError::Unsupported {
+        what: format!("operator {op}"),
+    })
+}

@@ -1,0 +1,1 @@
+//! pocketnn runtime (being built).
