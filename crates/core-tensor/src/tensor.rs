@@ -374,7 +374,10 @@ mod tests {
         let t = Tensor::from_slice(&[4], &[0i32; 4]).unwrap();
         let bytes = &t.bytes()[1..13];
         let v = TensorView::new(DType::I32, &[3], bytes).unwrap();
-        assert!(matches!(v.as_slice::<i32>(), Err(TensorError::Misaligned { .. })));
+        assert!(matches!(
+            v.as_slice::<i32>(),
+            Err(TensorError::Misaligned { .. })
+        ));
     }
 
     #[test]

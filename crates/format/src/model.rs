@@ -138,7 +138,10 @@ pub struct GraphDef {
 impl GraphDef {
     /// The main graph's outputs.
     pub fn outputs(&self) -> &[ValueId] {
-        self.bodies.first().map(|b| b.outputs.as_slice()).unwrap_or(&[])
+        self.bodies
+            .first()
+            .map(|b| b.outputs.as_slice())
+            .unwrap_or(&[])
     }
 }
 

@@ -43,9 +43,10 @@ impl<'a> Attrs<'a> {
 
     /// A required integer.
     pub fn int_req(&self, name: &str) -> OpResult<i64> {
-        self.int_opt(name)?.ok_or_else(|| OpError::MissingAttribute {
-            name: name.to_string(),
-        })
+        self.int_opt(name)?
+            .ok_or_else(|| OpError::MissingAttribute {
+                name: name.to_string(),
+            })
     }
 
     /// An optional float.

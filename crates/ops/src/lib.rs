@@ -5,14 +5,23 @@
 //! (`infer`) plus execution (`run`) over `pocketnn-tensor` views and kernels.
 //! Operator semantics follow ONNX at opset 21 unless `docs/ops.md` says
 //! otherwise; the converter maps older opsets onto them.
+//!
+//! Families: [`elementwise`](crate) (unary, binary, comparison, reductions,
+//! softmax, tensor creation), `nn` (convolution, matrix products, pooling,
+//! normalisation) and `data` (shape and data movement).
 #![deny(missing_docs)]
 
 pub mod attrs;
+mod data;
+mod elementwise;
 mod error;
+mod eval;
+mod nn;
 mod operator;
 mod registry;
 pub mod util;
 
 pub use error::{OpError, OpResult};
+pub use eval::eval;
 pub use operator::{InputInfo, Operator, OutputSpec, RunContext};
 pub use registry::build_operator;

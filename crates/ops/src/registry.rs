@@ -3,6 +3,7 @@
 use crate::attrs::Attrs;
 use crate::error::{OpError, OpResult};
 use crate::operator::Operator;
+use crate::{data, elementwise, nn};
 use pocketnn_format::{Attribute, OpCode};
 
 /// Builds the operator for `op` with these attributes, validating them.
@@ -10,8 +11,12 @@ use pocketnn_format::{Attribute, OpCode};
 /// `If` is not an [`Operator`]: the runtime executes its subgraphs itself.
 pub fn build_operator(op: OpCode, attributes: &[Attribute]) -> OpResult<Box<dyn Operator>> {
     let attrs = Attrs::new(attributes);
-    let _ = attrs;
-    Err(OpError::Unsupported {
-        what: format!("operator {op}"),
-    })
+    elementwise::build(op, &attrs)
+        .or_else(|| nn::build(op, &attrs))
+        .or_else(|| data::build(op, &attrs))
+        .unwrap_or_else(|| {
+            Err(OpError::Unsupported {
+                what: format!("operator {op}"),
+            })
+        })
 }

@@ -36,9 +36,10 @@ fn check_extent(
     row_stride: usize,
     col_stride: usize,
 ) -> Result<(), TensorError> {
-    let last = last_index(rows, cols, row_stride, col_stride).ok_or(TensorError::ShapeOverflow {
-        shape: vec![rows, cols],
-    })?;
+    let last =
+        last_index(rows, cols, row_stride, col_stride).ok_or(TensorError::ShapeOverflow {
+            shape: vec![rows, cols],
+        })?;
     if rows > 0 && cols > 0 && last >= len {
         return Err(TensorError::LengthMismatch {
             expected: last + 1,
