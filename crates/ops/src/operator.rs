@@ -66,6 +66,9 @@ pub struct RunContext<'a> {
 /// * `run` receives inputs matching what `infer` accepted and outputs already
 ///   allocated with exactly the shapes `infer` returned for those inputs.
 ///   Output bytes are arbitrary on entry: `run` must write every element.
+/// * `run` may receive fewer outputs than `infer` returned: trailing optional
+///   outputs the graph does not use (e.g. `MaxPool`'s indices) are omitted and
+///   need not be computed.
 /// * Neither may panic on any input; invalid inputs are errors.
 pub trait Operator: Send + Sync + std::fmt::Debug {
     /// The operator kind.
