@@ -1,1 +1,112 @@
-fn main() {}
+//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect and benchmark them.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod convert;
+mod error;
+mod inputs;
+mod inspect;
+mod npy;
+mod run;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+use std::path::PathBuf;
+
+/// Compressed neural networks for phones.
+#[derive(Parser, Debug)]
+#[command(name = "pocketnn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert an ONNX model into a .pnn file.
+    Convert {
+        /// The ONNX model.
+        input: PathBuf,
+        /// The .pnn file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Run a model on .npy inputs and write its outputs as .npy files.
+    Run {
+        /// The .pnn model.
+        model: PathBuf,
+        /// An input as NAME=FILE.npy (repeat for each input).
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// Directory for the outputs (created if missing).
+        #[arg(long)]
+        output_dir: PathBuf,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// Show a model's version, inputs and outputs, operators and sizes.
+    Inspect {
+        /// The .pnn model.
+        model: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure load time, latency and peak memory.
+    Bench {
+        /// The .pnn model.
+        model: PathBuf,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Timed runs.
+        #[arg(long, default_value_t = 20)]
+        iters: usize,
+        /// Untimed runs first.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// An input as NAME=FILE.npy; inputs not given are random (symbolic dims = 1).
+        #[arg(long = "input", value_name = "NAME=FILE.npy")]
+        inputs: Vec<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert { input, output } => convert::run(&input, &output),
+        Command::Run {
+            model,
+            inputs,
+            output_dir,
+            threads,
+        } => run::run(&model, &inputs, &output_dir, threads),
+        Command::Inspect { model, json } => inspect::run(&model, json),
+        Command::Bench {
+            model,
+            threads,
+            iters,
+            warmup,
+            inputs,
+            json,
+        } => bench::run(&bench::BenchArgs {
+            model,
+            threads,
+            iters,
+            warmup,
+            inputs,
+            json,
+        }),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+/// Shorthand used by the commands.
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test command: on a fresh Debian 12 machine it installs what the tests
+# need (apt packages when run as root, rustup targets, a Python venv with
+# pinned onnx/onnxruntime/numpy for the test data) and runs the whole suite:
+# format, lints, docs, x86_64 tests on every SIMD tier this CPU has, and the
+# same tests for aarch64 under qemu-user.
+#
+#   scripts/test.sh            everything
+#   SKIP_AARCH64=1 scripts/test.sh    skip the qemu run (quicker, local use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "system packages"
+apt_packages=(qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv)
+missing=()
+for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing Debian packages: ${missing[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+fi
+
+step "rust toolchain"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add aarch64-unknown-linux-gnu >/dev/null
+
+step "test data"
+scripts/gen-testdata.sh testdata
+
+step "gates: fmt, clippy, rustdoc"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "tests x86_64 (best tier)"
+cargo test --workspace --exclude pocketnn-tests --quiet
+# the integration tests print their figures (conformance counts, model checks)
+cargo test -p pocketnn-tests --quiet -- --nocapture
+
+step "kernel and operator tests on every x86_64 tier"
+for isa in scalar sse41 avx2 avx512; do
+  echo "-- POCKETNN_ISA=$isa"
+  POCKETNN_ISA=$isa POCKETNN_REQUIRE_ISAS=$isa cargo test --quiet -p pocketnn-tensor -p pocketnn-ops -p pocketnn-tests --test onnx_conformance
+done
+
+if [ -z "${SKIP_AARCH64:-}" ]; then
+  step "tests aarch64 under qemu-user (-cpu max)"
+  export POCKETNN_EXEC_WRAPPER="$PWD/scripts/qemu-aarch64.sh"
+  QEMU_CPU=max POCKETNN_REQUIRE_ISAS=neon cargo test --workspace --quiet --target aarch64-unknown-linux-gnu -- --nocapture
+  for cpu in cortex-a76 cortex-a53; do
+    echo "-- QEMU_CPU=$cpu"
+    QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon cargo test --quiet --target aarch64-unknown-linux-gnu -p pocketnn-tensor -p pocketnn-ops
+  done
+fi
+step "all tests passed"
