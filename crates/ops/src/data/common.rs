@@ -247,6 +247,14 @@ pub(crate) fn strided_copy<T: Copy>(
         dst[0] = src[base];
         return Ok(());
     };
+    if inner_stride != 0 && inner_stride != 1 && inner_dim >= TILE {
+        // A transpose-like copy: if the source's contiguous axis is another
+        // output axis, read and write in tiles so both stay in cache.
+        if let Some(k) = outer.iter().position(|&(d, s)| s == 1 && d >= TILE) {
+            blocked_copy(src, base, &axes, k, dst);
+            return Ok(());
+        }
+    }
     let mut index = vec![0usize; outer.len()];
     let mut offset = base as isize;
     for row in dst.chunks_exact_mut(inner_dim) {
@@ -272,6 +280,54 @@ pub(crate) fn strided_copy<T: Copy>(
         }
     }
     Ok(())
+}
+
+/// Side of the square tiles of [`blocked_copy`], in elements.
+const TILE: usize = 16;
+
+/// The tiled form of [`strided_copy`] for coalesced `axes` whose axis `k`
+/// has source stride 1 and whose last axis does not: the copy runs over
+/// `TILE × TILE` tiles of (axis `k`, last axis) so that the source rows
+/// read by one tile stay in cache while the destination is written row by
+/// row. The caller has checked that every read lies inside `src`.
+fn blocked_copy<T: Copy>(src: &[T], base: usize, axes: &[(usize, isize)], k: usize, dst: &mut [T]) {
+    let n = axes.len();
+    let (inner_dim, inner_stride) = axes[n - 1];
+    let k_dim = axes[k].0;
+    // Destination strides of the coalesced shape (row-major, bounded by dst).
+    let mut dst_strides = vec![1usize; n];
+    for i in (0..n - 1).rev() {
+        dst_strides[i] = dst_strides[i + 1] * axes[i + 1].0;
+    }
+    let k_step = dst_strides[k];
+    let rest: Vec<usize> = (0..n - 1).filter(|&i| i != k).collect();
+    let mut index = vec![0usize; rest.len()];
+    let (mut src_at, mut dst_at) = (base as isize, 0usize);
+    for _ in 0..dst.len() / (k_dim * inner_dim) {
+        for a0 in (0..k_dim).step_by(TILE) {
+            for b0 in (0..inner_dim).step_by(TILE) {
+                for a in a0..(a0 + TILE).min(k_dim) {
+                    let row = dst_at + a * k_step;
+                    let from = src_at + a as isize;
+                    for b in b0..(b0 + TILE).min(inner_dim) {
+                        dst[row + b] = src[(from + b as isize * inner_stride) as usize];
+                    }
+                }
+            }
+        }
+        for r in (0..rest.len()).rev() {
+            let (dim, stride) = axes[rest[r]];
+            if index[r] + 1 < dim {
+                index[r] += 1;
+                src_at += stride;
+                dst_at += dst_strides[rest[r]];
+                break;
+            }
+            src_at -= stride * (dim as isize - 1);
+            dst_at -= dst_strides[rest[r]] * (dim - 1);
+            index[r] = 0;
+        }
+    }
 }
 
 /// Where one output coordinate along an axis reads from.

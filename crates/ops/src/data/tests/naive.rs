@@ -215,3 +215,53 @@ proptest! {
         }
     }
 }
+
+/// Large enough to take the blocked (tiled) path of the strided copy.
+#[test]
+fn large_transposes_match_naive() {
+    let cases: [(&[usize], &[usize]); 4] = [
+        (&[37, 53], &[1, 0]),
+        (&[3, 40, 20], &[0, 2, 1]),
+        (&[2, 24, 17, 19], &[0, 2, 3, 1]),
+        (&[16, 2, 33], &[2, 1, 0]),
+    ];
+    for (shape, perm) in cases {
+        let x = iota_i32(shape);
+        let perm_attr: Vec<i64> = perm.iter().map(|&p| p as i64).collect();
+        let out = run1(
+            OpCode::Transpose,
+            vec![ints("perm", &perm_attr)],
+            &[Some(&x)],
+        );
+        let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+        assert_eq!(out.shape(), out_shape.as_slice());
+        let src = x.as_slice::<i32>().unwrap();
+        for (flat, &v) in out.as_slice::<i32>().unwrap().iter().enumerate() {
+            let index = unravel(flat, &out_shape);
+            let mut from = vec![0; shape.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                from[p] = index[i];
+            }
+            assert_eq!(
+                v,
+                src[ravel(&from, shape)],
+                "{shape:?} {perm:?} at {index:?}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "timing only: cargo test -p pocketnn-ops transpose_timing -- --ignored --nocapture"]
+fn transpose_timing() {
+    let x = f32t(&[1024, 1024], &vec![1.0; 1 << 20]);
+    let op = op(OpCode::Transpose, vec![]);
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        run(&*op, &[Some(&x)]).unwrap();
+    }
+    println!(
+        "1024x1024 f32 transpose: {:?} per run",
+        start.elapsed() / 20
+    );
+}
