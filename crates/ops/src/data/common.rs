@@ -142,11 +142,16 @@ pub(crate) fn dim_i64(dim: usize) -> i64 {
     i64::try_from(dim).unwrap_or(i64::MAX)
 }
 
-/// A non-negative `i64` as a dimension, or `TooLarge`/`InvalidInput`.
+/// A non-negative `i64` from input `index` as a dimension.
 pub(crate) fn to_dim(value: i64, index: usize) -> OpResult<usize> {
-    usize::try_from(value).map_err(|_| OpError::InvalidInput {
-        index,
-        reason: format!("dimension {value} is negative"),
+    if value < 0 {
+        return Err(OpError::InvalidInput {
+            index,
+            reason: format!("dimension {value} is negative"),
+        });
+    }
+    usize::try_from(value).map_err(|_| OpError::TooLarge {
+        shape: vec![usize::MAX],
     })
 }
 

@@ -16,10 +16,16 @@ mod naive;
 // Generated data: random values may look like well-known constants.
 #[rustfmt::skip]
 #[allow(clippy::approx_constant)]
-mod reference_movement;
+mod reference_layout;
 #[rustfmt::skip]
 #[allow(clippy::approx_constant)]
-mod reference_resize;
+mod reference_resize_modes;
+#[rustfmt::skip]
+#[allow(clippy::approx_constant)]
+mod reference_resize_options;
+#[rustfmt::skip]
+#[allow(clippy::approx_constant)]
+mod reference_shape;
 mod resize;
 mod shape;
 

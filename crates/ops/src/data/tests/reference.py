@@ -127,7 +127,7 @@ I64_MAX = np.iinfo(np.int64).max
 I64_MIN = np.iinfo(np.int64).min
 
 
-def movement_cases():
+def shape_cases():
     x234 = randf(2, 3, 4)
     yield case("concat_negative_axis_with_empty_input", "Concat",
                [x234, randf(2, 3, 0), randf(2, 3, 2)], {"axis": -1})
@@ -153,6 +153,10 @@ def movement_cases():
     yield case("reshape_allowzero_with_zero_dim", "Reshape", [randf(0, 3), ints(3, 0)], {"allowzero": 1})
     yield case("flatten_negative_axis", "Flatten", [randf(2, 3, 4, 1)], {"axis": -2})
     yield case("flatten_axis0", "Flatten", [x234], {"axis": 0})
+
+
+def layout_cases():
+    x234 = randf(2, 3, 4)
     yield case("transpose_perm_3d", "Transpose", [x234], {"perm": [1, 2, 0]})
     yield case("transpose_default_reverses_bool", "Transpose", [RNG.integers(0, 2, (2, 3, 2)).astype(np.bool_)])
     yield case("transpose_4d_nchw_to_nhwc", "Transpose", [randf(2, 3, 2, 5)], {"perm": [0, 2, 3, 1]})
@@ -175,7 +179,7 @@ def movement_cases():
     yield case("space_to_depth", "SpaceToDepth", [randf(2, 2, 4, 6)], {"blocksize": 2})
 
 
-def resize_cases():
+def resize_mode_cases():
     x = randf(1, 1, 3, 4)
     coord_modes = ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
                    "align_corners", "asymmetric"]
@@ -187,11 +191,18 @@ def resize_cases():
             yield case(f"resize_{mode}_{ctm}_down_sizes", "Resize",
                        [randf(1, 2, 5, 7), None, None, ints(1, 2, 3, 3)],
                        {"mode": mode, "coordinate_transformation_mode": ctm}, tol="RESIZE")
+
+
+def resize_option_cases():
     for nm in ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]:
-        # scale 2 on half_pixel and 3 on asymmetric hit exact .5 / .333 fractions.
-        yield case(f"resize_nearest_{nm}_half_pixel_x2", "Resize",
-                   [randi(np.uint8, 1, 5), None, floats(1, 2)],
+        # half_pixel at scale 0.5 and asymmetric at scale 2 sample exact .5 ties.
+        yield case(f"resize_nearest_{nm}_half_pixel_ties", "Resize",
+                   [randi(np.uint8, 1, 8), None, floats(1, 0.5)],
                    {"mode": "nearest", "nearest_mode": nm}, tol="RESIZE")
+        yield case(f"resize_nearest_{nm}_asymmetric_ties", "Resize",
+                   [randi(np.uint8, 1, 5), None, floats(1, 2)],
+                   {"mode": "nearest", "nearest_mode": nm, "coordinate_transformation_mode": "asymmetric"},
+                   tol="RESIZE")
         yield case(f"resize_nearest_{nm}_align_corners", "Resize",
                    [randf(1, 4), None, None, ints(1, 9)],
                    {"mode": "nearest", "nearest_mode": nm, "coordinate_transformation_mode": "align_corners"},
@@ -246,5 +257,7 @@ def write(path, cases):
 
 
 if __name__ == "__main__":
-    write("reference_movement.rs", movement_cases())
-    write("reference_resize.rs", resize_cases())
+    write("reference_shape.rs", shape_cases())
+    write("reference_layout.rs", layout_cases())
+    write("reference_resize_modes.rs", resize_mode_cases())
+    write("reference_resize_options.rs", resize_option_cases())
