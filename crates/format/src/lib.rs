@@ -33,10 +33,33 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bytes;
+mod decode;
 mod dtype;
+mod encode;
+mod error;
+mod header;
+mod limits;
 mod model;
 mod op;
+mod reader;
+mod validate;
+mod writer;
+
+#[cfg(test)]
+mod tests;
 
 pub use dtype::DType;
+pub use error::{FormatError, GraphSite, WriteError};
+pub use header::{
+    HEADER_LEN, MAGIC, SECTION_ENTRY_LEN, SectionEntry, SectionKind, VERSION_MAJOR, VERSION_MINOR,
+};
+pub use limits::{Limits, ReadOptions};
 pub use model::*;
 pub use op::OpCode;
+pub use reader::PnnFile;
+pub use writer::{PnnWriter, TensorSpec};
+
+/// Every tensor's bytes start at a multiple of this many bytes from the
+/// start of the file (and of the TENSOR_DATA section).
+pub const TENSOR_ALIGN: usize = 64;
