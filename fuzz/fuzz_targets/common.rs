@@ -12,7 +12,9 @@ pub fn parse_and_touch(data: &[u8]) {
     let mut checksum = 0u8;
     for id in 0..file.model().tensors.len() as u32 {
         let bytes = file.tensor_data(id).expect("a validated tensor has data");
-        let range = file.tensor_range(id).expect("a validated tensor has a range");
+        let range = file
+            .tensor_range(id)
+            .expect("a validated tensor has a range");
         assert_eq!(range.start % TENSOR_ALIGN, 0, "tensor {id} misaligned");
         assert_eq!(bytes, &data[range], "tensor {id} slice");
         checksum ^= bytes.iter().fold(0, |acc, b| acc ^ b);
@@ -38,14 +40,22 @@ pub fn rewrite_round_trip(data: &[u8]) {
         };
         writer.add_tensor(spec, file.tensor_data(id as u32).expect("tensor data"));
     }
-    let rewritten = writer.to_bytes().expect("the writer accepts what the reader accepts");
+    let rewritten = writer
+        .to_bytes()
+        .expect("the writer accepts what the reader accepts");
     let again = PnnFile::parse(&rewritten).expect("the reader accepts what the writer writes");
     // Debug strings compare NaN attribute values as equal.
     let (before, after) = (model, again.model());
-    assert_eq!(format!("{:?}", before.metadata), format!("{:?}", after.metadata));
+    assert_eq!(
+        format!("{:?}", before.metadata),
+        format!("{:?}", after.metadata)
+    );
     assert_eq!(format!("{:?}", before.graph), format!("{:?}", after.graph));
     for (id, (a, b)) in before.tensors.iter().zip(&after.tensors).enumerate() {
-        assert_eq!((&a.name, a.dtype, &a.shape, &a.layout), (&b.name, b.dtype, &b.shape, &b.layout));
+        assert_eq!(
+            (&a.name, a.dtype, &a.shape, &a.layout),
+            (&b.name, b.dtype, &b.shape, &b.layout)
+        );
         assert_eq!(format!("{:?}", a.quant), format!("{:?}", b.quant));
         assert_eq!(file.tensor_data(id as u32), again.tensor_data(id as u32));
     }
@@ -74,7 +84,8 @@ pub fn fix_checksums(bytes: &mut [u8]) {
     let count = (count as usize).min(4096);
     for i in 0..count {
         let entry = 64 + 32 * i;
-        let (Some(offset), Some(len)) = (u64_at(bytes, entry + 8), u64_at(bytes, entry + 16)) else {
+        let (Some(offset), Some(len)) = (u64_at(bytes, entry + 8), u64_at(bytes, entry + 16))
+        else {
             return;
         };
         let range = usize::try_from(offset)
@@ -99,7 +110,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

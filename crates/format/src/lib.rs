@@ -7,6 +7,17 @@
 //! place. `docs/format.md` is the normative specification; the reader rejects
 //! everything it forbids with a typed [`FormatError`].
 //!
+//! - [`PnnWriter`] lays out a [`GraphDef`], [`Metadata`] and tensor bytes
+//!   ([`TensorSpec`] + bytes) as a file, streaming the tensor bytes to any
+//!   [`std::io::Write`]. It validates the model exactly as the reader will,
+//!   so it never writes a file the reader rejects.
+//! - [`PnnFile::parse`] checks a whole buffer (typically a memory map) and
+//!   returns the decoded [`ModelDef`] plus zero-copy tensor slices
+//!   ([`PnnFile::tensor_data`]). [`ReadOptions`] can skip the tensor-data
+//!   checksum, so a large model loads in time proportional to its structure,
+//!   and sets the [`Limits`] that bound what a hostile file can make the
+//!   reader allocate.
+//!
 //! This crate depends on no other pocketnn crate and contains no `unsafe`.
 //!
 //! ```

@@ -11,7 +11,7 @@ use crate::{FormatError, ModelDef, ReadOptions, TensorEntry, TensorId, decode, v
 /// bytes lie inside the buffer with the length its dtype and shape require,
 /// and every tensor starts at a multiple of [`crate::TENSOR_ALIGN`] bytes
 /// from the start of the buffer.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PnnFile<'a> {
     version: (u16, u16),
     file_len: u64,
@@ -32,6 +32,20 @@ fn section_bytes<'a>(bytes: &'a [u8], section: &SectionEntry) -> Result<&'a [u8]
             offset: section.offset,
             len: section.len,
         })
+}
+
+impl std::fmt::Debug for PnnFile<'_> {
+    /// Shows the structure, not the (possibly huge) tensor bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PnnFile")
+            .field("version", &self.version)
+            .field("file_len", &self.file_len)
+            .field("sections", &self.sections)
+            .field("model", &self.model)
+            .field("data_offset", &self.data_offset)
+            .field("data_len", &self.data.len())
+            .finish()
+    }
 }
 
 impl<'a> PnnFile<'a> {

@@ -213,6 +213,13 @@ impl<'a> PnnWriter<'a> {
         ];
         let has_data = !tensors.is_empty();
         let section_count = kinds.len() + usize::from(has_data);
+        if section_count > self.limits.max_sections as usize {
+            return Err(FormatError::LimitExceeded {
+                what: "sections",
+                found: section_count as u64,
+                limit: u64::from(self.limits.max_sections),
+            });
+        }
         let mut offset = (HEADER_LEN + section_count * SECTION_ENTRY_LEN) as u64;
         let mut sections = Vec::with_capacity(section_count);
         for (kind, bytes) in kinds.into_iter().zip(&encoded) {

@@ -242,6 +242,19 @@ fn writer_limits_match_reader_limits() {
     };
     assert!(PnnFile::parse_with(&bytes, &options).is_ok());
 
+    let mut writer = two_tensor_writer().with_limits(Limits {
+        max_sections: 3,
+        ..Limits::default()
+    });
+    let error = FormatError::LimitExceeded {
+        what: "sections",
+        found: 4,
+        limit: 3,
+    };
+    assert_eq!(writer.to_bytes().unwrap_err(), error);
+    writer.add_tensor(TensorSpec::new("more", DType::U8, vec![1]), vec![0]);
+    assert_eq!(writer.to_bytes().unwrap_err(), error);
+
     let small = Limits {
         max_values: 1,
         ..Limits::default()
@@ -284,4 +297,18 @@ fn errors_display_their_context() {
         error.to_string(),
         "section TENSOR_DATA: checksum mismatch: stored 0x00000001, computed 0x00000002"
     );
+}
+
+#[test]
+fn debug_output_omits_tensor_bytes() {
+    let mut writer = PnnWriter::new(Metadata::default(), relu_graph());
+    writer.add_tensor(
+        TensorSpec::new("big", DType::U8, vec![1 << 20]),
+        vec![0xAB; 1 << 20],
+    );
+    let bytes = writer.to_bytes().unwrap();
+    let file = PnnFile::parse(&bytes).unwrap();
+    let debug = format!("{file:?}");
+    assert!(debug.len() < 4096, "{} bytes of Debug output", debug.len());
+    assert!(debug.contains("data_len: 1048576"));
 }
