@@ -7,6 +7,17 @@
 //! place. `docs/format.md` is the normative specification; the reader rejects
 //! everything it forbids with a typed [`FormatError`].
 //!
+//! - [`PnnWriter`] lays out a [`GraphDef`], [`Metadata`] and tensor bytes
+//!   ([`TensorSpec`] + bytes) as a file, streaming the tensor bytes to any
+//!   [`std::io::Write`]. It validates the model exactly as the reader will,
+//!   so it never writes a file the reader rejects.
+//! - [`PnnFile::parse`] checks a whole buffer (typically a memory map) and
+//!   returns the decoded [`ModelDef`] plus zero-copy tensor slices
+//!   ([`PnnFile::tensor_data`]). [`ReadOptions`] can skip the tensor-data
+//!   checksum, so a large model loads in time proportional to its structure,
+//!   and sets the [`Limits`] that bound what a hostile file can make the
+//!   reader allocate.
+//!
 //! This crate depends on no other pocketnn crate and contains no `unsafe`.
 //!
 //! ```
@@ -33,10 +44,33 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bytes;
+mod decode;
 mod dtype;
+mod encode;
+mod error;
+mod header;
+mod limits;
 mod model;
 mod op;
+mod reader;
+mod validate;
+mod writer;
+
+#[cfg(test)]
+mod tests;
 
 pub use dtype::DType;
+pub use error::{FormatError, GraphSite, WriteError};
+pub use header::{
+    HEADER_LEN, MAGIC, SECTION_ENTRY_LEN, SectionEntry, SectionKind, VERSION_MAJOR, VERSION_MINOR,
+};
+pub use limits::{Limits, ReadOptions};
 pub use model::*;
 pub use op::OpCode;
+pub use reader::PnnFile;
+pub use writer::{PnnWriter, TensorSpec};
+
+/// Every tensor's bytes start at a multiple of this many bytes from the
+/// start of the file (and of the TENSOR_DATA section).
+pub const TENSOR_ALIGN: usize = 64;

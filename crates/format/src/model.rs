@@ -159,6 +159,14 @@ impl Layout {
             Layout::RowMajor => 0,
         }
     }
+
+    /// The layout with this code, if there is one.
+    pub fn from_code(code: u16) -> Option<Layout> {
+        match code {
+            0 => Some(Layout::RowMajor),
+            _ => None,
+        }
+    }
 }
 
 /// Quantization parameters: `real = scale * (q - zero_point)`.
