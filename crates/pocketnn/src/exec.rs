@@ -26,7 +26,8 @@ impl RunState {
     /// Prepares the buffers and shapes for `plan`.
     pub(crate) fn apply(&mut self, plan: &Plan) {
         if self.slots.len() < plan.slot_bytes.len() {
-            self.slots.resize_with(plan.slot_bytes.len(), AlignedBuf::new);
+            self.slots
+                .resize_with(plan.slot_bytes.len(), AlignedBuf::new);
         }
         for (slot, &bytes) in self.slots.iter_mut().zip(&plan.slot_bytes) {
             slot.reserve_total(bytes);
@@ -72,16 +73,15 @@ pub(crate) fn value_view<'a>(
     match model.graph.kinds.get(i).ok_or_else(missing)? {
         ValueKind::Input(k) => inputs.get(*k).copied().ok_or_else(missing),
         ValueKind::Constant { bytes, shape } => {
-            let data = model.storage.bytes().get(bytes.clone()).ok_or_else(missing)?;
+            let data = model
+                .storage
+                .bytes()
+                .get(bytes.clone())
+                .ok_or_else(missing)?;
             Ok(TensorView::new(dtype, shape, data)?)
         }
         ValueKind::Computed => {
-            let slot = plan
-                .slot_of
-                .get(i)
-                .copied()
-                .flatten()
-                .ok_or_else(missing)?;
+            let slot = plan.slot_of.get(i).copied().flatten().ok_or_else(missing)?;
             let shape = shapes.get(i).ok_or_else(missing)?;
             let len = byte_size(dtype, shape).ok_or_else(missing)?;
             let data = slots
@@ -94,7 +94,12 @@ pub(crate) fn value_view<'a>(
 }
 
 impl<'r> Executor<'r> {
-    fn views<'a>(&self, state_slots: &'a [AlignedBuf], shapes: &'a [Vec<usize>], node: &Node) -> Result<Views<'a>>
+    fn views<'a>(
+        &self,
+        state_slots: &'a [AlignedBuf],
+        shapes: &'a [Vec<usize>],
+        node: &Node,
+    ) -> Result<Views<'a>>
     where
         'r: 'a,
     {
@@ -121,14 +126,14 @@ impl<'r> Executor<'r> {
     }
 
     fn run_body(&self, state: &mut RunState, body: BodyId, depth: usize) -> Result<()> {
-        let body = self
-            .model
-            .graph
-            .bodies
-            .get(body as usize)
-            .ok_or_else(|| Error::InvalidGraph {
-                reason: format!("missing body {body}"),
-            })?;
+        let body =
+            self.model
+                .graph
+                .bodies
+                .get(body as usize)
+                .ok_or_else(|| Error::InvalidGraph {
+                    reason: format!("missing body {body}"),
+                })?;
         for node in &body.nodes {
             self.run_node(state, node, depth)?;
         }
@@ -190,13 +195,18 @@ impl<'r> Executor<'r> {
                 }
                 let cond = {
                     let views = self.views(&state.slots, &state.shapes, node)?;
-                    let c = views.first().copied().flatten().ok_or_else(|| {
-                        node.error(OpError::MissingInput { index: 0 })
-                    })?;
+                    let c = views
+                        .first()
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| node.error(OpError::MissingInput { index: 0 }))?;
                     if c.len() != 1 {
                         return Err(node.error(OpError::InvalidInput {
                             index: 0,
-                            reason: format!("the condition must have one element, it has {}", c.len()),
+                            reason: format!(
+                                "the condition must have one element, it has {}",
+                                c.len()
+                            ),
                         }));
                     }
                     c.to_f32_vec().map_err(|e| node.error(e.into()))?[0] != 0.0
@@ -230,10 +240,19 @@ impl<'r> Executor<'r> {
         })
     }
 
-    fn set_output_shapes(&self, state: &mut RunState, node: &Node, specs: &[OutputSpec]) -> Result<()> {
+    fn set_output_shapes(
+        &self,
+        state: &mut RunState,
+        node: &Node,
+        specs: &[OutputSpec],
+    ) -> Result<()> {
         if specs.len() < node.outputs.len() {
             return Err(node.error(OpError::Unsupported {
-                what: format!("{} outputs requested, the operator yields {}", node.outputs.len(), specs.len()),
+                what: format!(
+                    "{} outputs requested, the operator yields {}",
+                    node.outputs.len(),
+                    specs.len()
+                ),
             }));
         }
         for (&out, spec) in node.outputs.iter().zip(specs) {
@@ -252,14 +271,31 @@ impl<'r> Executor<'r> {
     }
 
     /// Copies value `src` into the buffer of value `dst` (an If output).
-    fn copy_value(&self, state: &mut RunState, node: &Node, src: ValueId, dst: ValueId) -> Result<()> {
+    fn copy_value(
+        &self,
+        state: &mut RunState,
+        node: &Node,
+        src: ValueId,
+        dst: ValueId,
+    ) -> Result<()> {
         let slot = self.slot(node, dst)?;
         let mut buf = std::mem::take(&mut state.slots[slot]);
         let shape = (|| {
-            let view = value_view(self.model, self.plan, self.inputs, &state.slots, &state.shapes, src)?;
+            let view = value_view(
+                self.model,
+                self.plan,
+                self.inputs,
+                &state.slots,
+                &state.shapes,
+                src,
+            )?;
             if view.dtype() != self.model.graph.dtypes[dst as usize] {
                 return Err(Error::InvalidGraph {
-                    reason: format!("node {}: a branch yields {} for output {dst}", node.label, view.dtype()),
+                    reason: format!(
+                        "node {}: a branch yields {} for output {dst}",
+                        node.label,
+                        view.dtype()
+                    ),
                 });
             }
             buf.resize(view.bytes().len());

@@ -130,19 +130,11 @@ impl Model {
         };
         let bytes = storage.bytes();
         let file = PnnFile::parse_with(bytes, &read)?;
-        let base = bytes.as_ptr() as usize;
-        let def = file.model().clone();
-        let ranges: Vec<Range<usize>> = (0..def.tensors.len())
-            .map(|t| {
-                file.tensor_data(t as u32)
-                    .map(|d| {
-                        let start = d.as_ptr() as usize - base;
-                        start..start + d.len()
-                    })
-                    .unwrap_or(0..0)
-            })
+        let ranges: Vec<Range<usize>> = (0..file.model().tensors.len())
+            .map(|t| file.tensor_range(t as u32).unwrap_or(0..0))
             .collect();
         let version = file.version();
+        let def = file.into_model();
         let graph = Graph::build(&def, &ranges)?;
         let inputs = def
             .graph

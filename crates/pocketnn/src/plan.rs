@@ -83,7 +83,15 @@ pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Is
         let NodeAction::Op(op) = &node.action else {
             continue;
         };
-        let step = plan_node(model, node, op.as_ref(), &shapes, &folded, &mut placeholder, isa)?;
+        let step = plan_node(
+            model,
+            node,
+            op.as_ref(),
+            &shapes,
+            &folded,
+            &mut placeholder,
+            isa,
+        )?;
         let Some((specs, results)) = step else {
             continue;
         };
@@ -319,10 +327,8 @@ fn assign_slots(
             release(out as usize);
         }
         if let NodeAction::If { .. } = node.action {
-            for v in 0..n {
-                if last_use[v] == j {
-                    release(v);
-                }
+            for (v, _) in last_use.iter().enumerate().filter(|(_, l)| **l == j) {
+                release(v);
             }
         }
     }

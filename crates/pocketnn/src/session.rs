@@ -66,7 +66,11 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn shape_matches(declared: &Option<Vec<Dim>>, actual: &[usize], symbols: &mut Vec<(String, usize)>) -> bool {
+fn shape_matches(
+    declared: &Option<Vec<Dim>>,
+    actual: &[usize],
+    symbols: &mut Vec<(String, usize)>,
+) -> bool {
     let Some(dims) = declared else {
         return true;
     };
@@ -229,12 +233,11 @@ impl Session {
         declared
             .iter()
             .map(|d| {
-                let (_, view) = given
-                    .iter()
-                    .find(|(n, _)| *n == d.name)
-                    .ok_or_else(|| Error::MissingInput {
+                let (_, view) = given.iter().find(|(n, _)| *n == d.name).ok_or_else(|| {
+                    Error::MissingInput {
                         name: d.name.clone(),
-                    })?;
+                    }
+                })?;
                 if view.dtype() != d.dtype {
                     return Err(Error::InputDType {
                         name: d.name.clone(),
@@ -267,4 +270,3 @@ impl Session {
         Ok(self.plans.len() - 1)
     }
 }
-
