@@ -215,7 +215,7 @@ pub(crate) fn run_conv(
         return Ok(());
     }
     let (s_in, s_out) = (geo.input_size(), geo.output_size());
-    let tile = (TILE_BUDGET / k).clamp(1, s_out);
+    let tile = (TILE_BUDGET / k).min(s_out).max(1);
     let columns = scratch_f32(ctx.scratch, checked_mul(k, tile)?)?;
     for n in 0..plan.batch {
         for g in 0..plan.group {

@@ -249,7 +249,7 @@ impl Operator for ConvTranspose {
         let cg = plan.in_channels / plan.group;
         let mg = plan.out_channels / plan.group;
         let rows = checked_mul(mg, geo.kernel_size())?;
-        let tile = (TILE_BUDGET / rows.max(1)).clamp(1, s_in);
+        let tile = (TILE_BUDGET / rows.max(1)).min(s_in).max(1);
         let columns = scratch_f32(ctx.scratch, checked_mul(rows, tile)?)?;
         for n in 0..plan.batch {
             for g in 0..plan.group {

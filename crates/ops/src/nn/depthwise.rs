@@ -1,9 +1,9 @@
 //! Direct 2-D (and 1-D) convolution for one input channel per group:
 //! depthwise convolution, with any channel multiplier.
 //!
-//! Each output row accumulates, per kernel tap, a scaled and strided input
-//! row over the range of output columns whose tap lands inside the input —
-//! no im2col, no scratch, and unit-stride inner loops the compiler
+//! Per kernel tap, the output rows and columns whose tap lands inside the
+//! input accumulate a scaled, strided input row — no im2col, no scratch,
+//! bounds computed once per tap, unit-stride inner loops the compiler
 //! vectorises.
 
 use super::conv::ConvPlan;
@@ -31,17 +31,24 @@ pub(crate) fn run(
                 let w_oc = &w[oc * taps..][..taps];
                 let y_oc = &mut y[(n * plan.out_channels + oc) * out_plane..][..out_plane];
                 y_oc.fill(bias.map_or(0.0, |b| b[oc]));
-                for (oh, y_row) in y_oc.chunks_exact_mut(wd.output).enumerate() {
-                    for kh in 0..h.kernel {
-                        let ih = (oh * h.stride + kh * h.dilation) as i64 - h.pad_begin;
-                        if ih < 0 || ih >= h.input as i64 {
+                // Tap by tap: each adds a scaled, shifted copy of the input
+                // to the output rows and columns it reaches.
+                for kh in 0..h.kernel {
+                    let offset_h = (kh * h.dilation) as i64 - h.pad_begin;
+                    let (oh_lo, oh_hi) = valid_range(0, h.output, h.stride, offset_h, h.input);
+                    for kw in 0..wd.kernel {
+                        let weight = w_oc[kh * wd.kernel + kw];
+                        let offset_w = (kw * wd.dilation) as i64 - wd.pad_begin;
+                        let (lo, hi) = valid_range(0, wd.output, wd.stride, offset_w, wd.input);
+                        if hi <= lo {
                             continue;
                         }
-                        let x_row = &x_c[ih as usize * wd.input..][..wd.input];
-                        for kw in 0..wd.kernel {
-                            let weight = w_oc[kh * wd.kernel + kw];
-                            let offset = (kw * wd.dilation) as i64 - wd.pad_begin;
-                            accumulate_row(y_row, x_row, weight, wd.stride, offset);
+                        let first_iw = ((lo * wd.stride) as i64 + offset_w) as usize;
+                        for oh in oh_lo..oh_hi {
+                            let ih = ((oh * h.stride) as i64 + offset_h) as usize;
+                            let x_row = &x_c[ih * wd.input + first_iw..(ih + 1) * wd.input];
+                            let y_row = &mut y_oc[oh * wd.output + lo..oh * wd.output + hi];
+                            accumulate_row(y_row, x_row, weight, wd.stride);
                         }
                     }
                 }
@@ -50,21 +57,16 @@ pub(crate) fn run(
     }
 }
 
-/// `y_row[o] += weight * x_row[o * stride + offset]` wherever the input
-/// index is inside `x_row`.
-fn accumulate_row(y_row: &mut [f32], x_row: &[f32], weight: f32, stride: usize, offset: i64) {
-    let (lo, hi) = valid_range(0, y_row.len(), stride, offset, x_row.len());
-    if hi <= lo {
-        return;
-    }
-    let begin = ((lo * stride) as i64 + offset) as usize;
-    let out = &mut y_row[lo..hi];
+/// `y_row[j] += weight * x_row[j * stride]`; `x_row` reaches far enough.
+#[inline]
+fn accumulate_row(y_row: &mut [f32], x_row: &[f32], weight: f32, stride: usize) {
     if stride == 1 {
-        for (o, &v) in out.iter_mut().zip(&x_row[begin..begin + (hi - lo)]) {
+        let x_row = &x_row[..y_row.len()];
+        for (o, &v) in y_row.iter_mut().zip(x_row) {
             *o += weight * v;
         }
     } else {
-        for (o, &v) in out.iter_mut().zip(x_row[begin..].iter().step_by(stride)) {
+        for (o, &v) in y_row.iter_mut().zip(x_row.iter().step_by(stride)) {
             *o += weight * v;
         }
     }

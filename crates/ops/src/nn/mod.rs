@@ -6,7 +6,7 @@
 //! | `conv.rs`, `depthwise.rs`, `im2col.rs` | Conv (pointwise GEMM, direct depthwise, im2col + GEMM) |
 //! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
 //! | `matmul.rs` | Gemm, MatMul |
-//! | `pool.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
+//! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
 //! | `norm.rs`, `layer_norm.rs`, `lrn.rs` | BatchNormalization, InstanceNormalization, LayerNormalization, LRN |
 //! | `window.rs` | kernel/stride/dilation/pad attributes and output sizes |
 
@@ -21,6 +21,7 @@ mod lrn;
 mod matmul;
 mod norm;
 mod pool;
+mod pool_2d;
 mod window;
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //!
 //! For each output position, the taps of the window that fall inside the
 //! input are an axis-aligned box (a range of taps per axis), so the loops
-//! visit exactly those, with no per-tap bounds checks.
+//! visit exactly those, with no per-tap bounds checks. 1-D and 2-D pools
+//! run the plain loops of [`super::pool_2d`]; this file holds the N-d ones.
 
 use super::common::{
     check_output_count, checked_mul, f32_info, f32_input, infos_of, output_slice, shape_error,
 };
+use super::pool_2d;
 use super::window::{Geometry, MAX_SPATIAL_RANK, WindowAttrs, valid_range};
 use crate::attrs::Attrs;
 use crate::error::OpResult;
@@ -168,9 +170,15 @@ impl Operator for Pool {
             Some(out) => Some(output_slice::<i64>(out, 1, expected)?),
             None => None,
         };
-        match self.kind {
-            Kind::Max { column_major } => max_pool(&plan, x, y, indices, column_major),
-            Kind::Average { include_pad } => average_pool(&plan, x, y, include_pad),
+        match (self.kind, plan.geo.as_2d()) {
+            (Kind::Max { column_major }, Some(axes)) => {
+                pool_2d::max_pool(plan.planes, &axes, x, y, indices, column_major)
+            }
+            (Kind::Average { include_pad }, Some(axes)) => {
+                pool_2d::average_pool(plan.planes, &axes, x, y, include_pad)
+            }
+            (Kind::Max { column_major }, None) => max_pool(&plan, x, y, indices, column_major),
+            (Kind::Average { include_pad }, None) => average_pool(&plan, x, y, include_pad),
         }
         Ok(())
     }
@@ -265,7 +273,7 @@ fn max_pool(
         let mut best_at = None;
         for_each_tap(geo, window, |offset| {
             let v = x_plane[offset];
-            if best_at.is_none() || v > best {
+            if v > best || (best_at.is_none() && !v.is_nan()) {
                 best = v;
                 best_at = Some(offset);
             }

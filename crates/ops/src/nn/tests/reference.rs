@@ -190,7 +190,7 @@ pub(super) fn pool_out(
     Some(count)
 }
 
-/// Values and row-major flat argmax indices (first maximum wins).
+/// Values and row-major flat argmax indices.
 pub(super) fn pool(
     x: &[f32],
     x_shape: &[usize],
@@ -222,7 +222,8 @@ pub(super) fn pool(
             }
             if inside {
                 let at = ravel(&xi, x_shape);
-                if best_at.is_none() || x[at] > best {
+                // The first maximum wins; NaNs are skipped (as onnxruntime).
+                if x[at] > best || (best_at.is_none() && !x[at].is_nan()) {
                     best = x[at];
                     best_at = Some(at);
                 }
