@@ -1,8 +1,9 @@
-"""Generates the expected values in `onnxruntime.rs`.
+"""Generates the expected values in `onnxruntime/values.rs`.
 
 Each case is a one-node ONNX model (opset 21) run by onnxruntime's CPU
-provider (LRN with an even size: numpy, see `lrn_numpy`) on inputs from `pattern(n, seed)`, which the Rust tests rebuild
-bit for bit. Run with the project venv and paste the output:
+provider (LRN with an even size: numpy, see `lrn_numpy`) on inputs from
+`pattern(n, seed)`, which the Rust tests rebuild bit for bit. Run with the
+project venv and paste the output below the file's header comment:
 
     /work/venv/bin/python crates/ops/src/nn/tests/make_onnxruntime_values.py
 """
@@ -56,7 +57,7 @@ def emit(name, array):
     rust_type = "i64" if array.dtype == np.int64 else "f32"
     values = ", ".join(repr(int(v)) if rust_type == "i64" else str(np.float32(v)) for v in flat)
     print(f"/// shape {list(array.shape)}")
-    print(f"const {name}: [{rust_type}; {flat.size}] = [{values}];")
+    print(f"pub(super) const {name}: [{rust_type}; {flat.size}] = [{values}];")
 
 
 x = tensor([1, 3, 5, 6], 1)
@@ -109,6 +110,12 @@ emit(
 emit(
     "AVERAGE_POOL_EXCLUDE_PAD",
     run("AveragePool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 0, 1], count_include_pad=0, ceil_mode=1)[0],
+)
+
+x = tensor([1, 2, 9], 25)
+emit(
+    "AVERAGE_POOL_DILATED_1D",
+    run("AveragePool", [x], kernel_shape=[3], strides=[2], pads=[2, 1], dilations=[2], count_include_pad=1, ceil_mode=1)[0],
 )
 
 x = tensor([2, 5, 2, 2], 20)
