@@ -43,10 +43,16 @@ fn non_negative_list(attrs: &Attrs<'_>, name: &str, max: i64) -> OpResult<Option
     let Some(values) = attrs.ints_opt(name)? else {
         return Ok(None);
     };
-    if let Some(bad) = values.iter().find(|&&v| v < 0 || v > max) {
-        return Err(attrs.invalid(name, format!("value {bad} is outside 0..={max}")));
-    }
-    Ok(Some(values.iter().map(|&v| v as usize).collect()))
+    values
+        .iter()
+        .map(|&v| {
+            usize::try_from(v)
+                .ok()
+                .filter(|_| v <= max)
+                .ok_or_else(|| attrs.invalid(name, format!("value {v} is outside 0..={max}")))
+        })
+        .collect::<OpResult<Vec<usize>>>()
+        .map(Some)
 }
 
 impl ConvTranspose {
@@ -195,14 +201,15 @@ impl ConvTranspose {
             }
             (output, (begin as i128, end as i128))
         };
+        let too_large = || OpError::TooLarge {
+            shape: vec![output.clamp(0, usize::MAX as i128) as usize],
+        };
         if natural > MAX_COORDINATE || pad_begin.abs() > MAX_COORDINATE || output > MAX_COORDINATE {
-            return Err(OpError::TooLarge {
-                shape: vec![output.clamp(0, usize::MAX as i128) as usize],
-            });
+            return Err(too_large());
         }
         Ok(Axis {
             input: size,
-            output: output as usize,
+            output: usize::try_from(output).map_err(|_| too_large())?,
             kernel: taps,
             stride,
             dilation,

@@ -7,7 +7,7 @@
 //! vectorises.
 
 use super::conv::ConvPlan;
-use super::window::{Axis, valid_range};
+use super::window::{Axis, scaled, valid_range};
 
 /// `y = conv(x, w) + bias` for a plan with one input channel per group;
 /// `axes` is the plan's geometry as (height, width).
@@ -34,18 +34,18 @@ pub(crate) fn run(
                 // Tap by tap: each adds a scaled, shifted copy of the input
                 // to the output rows and columns it reaches.
                 for kh in 0..h.kernel {
-                    let offset_h = (kh * h.dilation) as i64 - h.pad_begin;
+                    let offset_h = scaled(kh, h.dilation) - h.pad_begin;
                     let (oh_lo, oh_hi) = valid_range(0, h.output, h.stride, offset_h, h.input);
                     for kw in 0..wd.kernel {
                         let weight = w_oc[kh * wd.kernel + kw];
-                        let offset_w = (kw * wd.dilation) as i64 - wd.pad_begin;
+                        let offset_w = scaled(kw, wd.dilation) - wd.pad_begin;
                         let (lo, hi) = valid_range(0, wd.output, wd.stride, offset_w, wd.input);
                         if hi <= lo {
                             continue;
                         }
-                        let first_iw = ((lo * wd.stride) as i64 + offset_w) as usize;
+                        let first_iw = (scaled(lo, wd.stride) + offset_w) as usize;
                         for oh in oh_lo..oh_hi {
-                            let ih = ((oh * h.stride) as i64 + offset_h) as usize;
+                            let ih = (scaled(oh, h.stride) + offset_h) as usize;
                             let x_row = &x_c[ih * wd.input + first_iw..(ih + 1) * wd.input];
                             let y_row = &mut y_oc[oh * wd.output + lo..oh * wd.output + hi];
                             accumulate_row(y_row, x_row, weight, wd.stride);

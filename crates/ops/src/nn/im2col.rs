@@ -9,7 +9,7 @@
 //! iterated position of the current tile. Work is done in runs along the
 //! last axis so the inner loops are plain strided copies or adds.
 
-use super::window::{Axis, Geometry, MAX_SPATIAL_RANK, valid_range};
+use super::window::{Axis, Geometry, MAX_SPATIAL_RANK, scaled, valid_range};
 
 /// Which grid is iterated (columns) and which is addressed (rows' targets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,8 +106,8 @@ fn for_each_run(
                 let mut line = Some(channel * target_plane);
                 for d in 0..last {
                     let a = &axes[d];
-                    let t = (position[d] * a.stride) as i64 + (tap[d] * a.dilation) as i64
-                        - a.pad_begin;
+                    let t =
+                        scaled(position[d], a.stride) + scaled(tap[d], a.dilation) - a.pad_begin;
                     if t < 0 || t >= direction.target(a) as i64 {
                         line = None;
                         break;
@@ -120,7 +120,7 @@ fn for_each_run(
                     len,
                     line,
                     first: position[last],
-                    offset: (tap[last] * last_axis.dilation) as i64 - last_axis.pad_begin,
+                    offset: scaled(tap[last], last_axis.dilation) - last_axis.pad_begin,
                 });
                 row += 1;
                 for d in (0..axes.len()).rev() {
@@ -169,7 +169,7 @@ pub(crate) fn im2col(
         dst[..lo].fill(0.0);
         dst[hi..].fill(0.0);
         if hi > lo {
-            let begin = ((run.first + lo) * last.stride) as i64 + run.offset;
+            let begin = scaled(run.first + lo, last.stride) + run.offset;
             let begin = begin as usize;
             if last.stride == 1 {
                 dst[lo..hi].copy_from_slice(&src[begin..begin + (hi - lo)]);
@@ -208,7 +208,7 @@ pub(crate) fn col2im_add(
         let dst = &mut output[line..line + last.output];
         let (lo, hi) = valid_range(run.first, run.len, last.stride, run.offset, last.output);
         if hi > lo {
-            let begin = ((run.first + lo) * last.stride) as i64 + run.offset;
+            let begin = scaled(run.first + lo, last.stride) + run.offset;
             let begin = begin as usize;
             for (d, s) in dst[begin..]
                 .iter_mut()

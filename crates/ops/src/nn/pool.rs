@@ -9,7 +9,7 @@ use super::common::{
     check_output_count, checked_mul, f32_info, f32_input, infos_of, output_slice, shape_error,
 };
 use super::pool_2d;
-use super::window::{Geometry, MAX_SPATIAL_RANK, WindowAttrs, valid_range};
+use super::window::{Geometry, MAX_SPATIAL_RANK, WindowAttrs, scaled, valid_range};
 use crate::attrs::Attrs;
 use crate::error::OpResult;
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
@@ -199,7 +199,7 @@ fn for_each_window(plan: &Plan, mut visit: impl FnMut(usize, usize, &Window)) {
         position[..rank].fill(0);
         for out_index in 0..out_size {
             for (d, a) in axes.iter().enumerate() {
-                let start = (position[d] * a.stride) as i64 - a.pad_begin;
+                let start = scaled(position[d], a.stride) - a.pad_begin;
                 window.start[d] = start;
                 window.taps[d] = valid_range(0, a.kernel, a.dilation, start, a.input);
             }
@@ -234,12 +234,12 @@ fn for_each_tap(geo: &Geometry, window: &Window, mut visit: impl FnMut(usize)) {
         // Offset of the line along the last axis.
         let mut line = 0usize;
         for d in 0..last {
-            let coord = window.start[d] + (tap[d] * axes[d].dilation) as i64;
+            let coord = window.start[d] + scaled(tap[d], axes[d].dilation);
             line = line * axes[d].input + coord as usize;
         }
         let line = line * a_last.input;
         for k in lo_last..hi_last {
-            let coord = window.start[last] + (k * a_last.dilation) as i64;
+            let coord = window.start[last] + scaled(k, a_last.dilation);
             visit(line + coord as usize);
         }
         // Advance the outer taps.

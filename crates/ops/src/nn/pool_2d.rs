@@ -1,12 +1,12 @@
 //! 2-D (and 1-D, as height 1) max and average pooling: the common case,
 //! with plain nested loops over each window's valid taps.
 
-use super::window::{Axis, valid_range};
+use super::window::{Axis, scaled, valid_range};
 
 /// Input coordinate of tap 0 of window `o` and the range of valid taps.
 #[inline]
 fn taps(a: &Axis, o: usize) -> (i64, usize, usize) {
-    let start = (o * a.stride) as i64 - a.pad_begin;
+    let start = scaled(o, a.stride) - a.pad_begin;
     let (lo, hi) = valid_range(0, a.kernel, a.dilation, start, a.input);
     (start, lo, hi)
 }
@@ -14,7 +14,7 @@ fn taps(a: &Axis, o: usize) -> (i64, usize, usize) {
 /// The windows `lo..hi` whose taps all fall inside the input (their tap
 /// ranges need no computing, which saves two divisions per output).
 fn interior(a: &Axis) -> (usize, usize) {
-    let last_tap = ((a.kernel - 1) * a.dilation) as i64;
+    let last_tap = scaled(a.kernel - 1, a.dilation);
     let (first_lo, first_hi) = valid_range(0, a.output, a.stride, -a.pad_begin, a.input);
     let (last_lo, last_hi) = valid_range(0, a.output, a.stride, last_tap - a.pad_begin, a.input);
     let lo = first_lo.max(last_lo);
@@ -26,7 +26,7 @@ fn interior(a: &Axis) -> (usize, usize) {
 #[inline]
 fn taps_fast(a: &Axis, inside: (usize, usize), o: usize) -> (i64, usize, usize) {
     if o >= inside.0 && o < inside.1 {
-        ((o * a.stride) as i64 - a.pad_begin, 0, a.kernel)
+        (scaled(o, a.stride) - a.pad_begin, 0, a.kernel)
     } else {
         taps(a, o)
     }
@@ -60,18 +60,18 @@ pub(crate) fn max_pool(
                 let (start_w, kw_lo, kw_hi) = taps_fast(w, inside, ow);
                 let (mut best, mut best_at) = (f32::NEG_INFINITY, None);
                 for kh in kh_lo..kh_hi {
-                    let ih = (start_h + (kh * h.dilation) as i64) as usize;
+                    let ih = (start_h + scaled(kh, h.dilation)) as usize;
                     let row = &x_p[ih * w.input..][..w.input];
                     if indices.is_none() {
                         // Branch-free maximum; NaNs never win.
                         for kw in kw_lo..kw_hi {
-                            let v = row[(start_w + (kw * w.dilation) as i64) as usize];
+                            let v = row[(start_w + scaled(kw, w.dilation)) as usize];
                             best = if v > best { v } else { best };
                         }
                         continue;
                     }
                     for kw in kw_lo..kw_hi {
-                        let iw = (start_w + (kw * w.dilation) as i64) as usize;
+                        let iw = (start_w + scaled(kw, w.dilation)) as usize;
                         let v = row[iw];
                         if v > best || (best_at.is_none() && !v.is_nan()) {
                             best = v;
@@ -128,10 +128,10 @@ pub(crate) fn average_pool(
                 };
                 let mut sum = 0.0f32;
                 for kh in kh_lo..kh_hi {
-                    let ih = (start_h + (kh * h.dilation) as i64) as usize;
+                    let ih = (start_h + scaled(kh, h.dilation)) as usize;
                     let row = &x_p[ih * w.input..][..w.input];
                     for kw in kw_lo..kw_hi {
-                        sum += row[(start_w + (kw * w.dilation) as i64) as usize];
+                        sum += row[(start_w + scaled(kw, w.dilation)) as usize];
                     }
                 }
                 y[out] = sum / (rows * cols) as f32;

@@ -156,6 +156,13 @@ impl Geometry {
     }
 }
 
+/// `index * step` as i64: coordinates are computed in i64 so they cannot
+/// overflow on 32-bit targets (attribute bounds keep them within i64).
+#[inline(always)]
+pub(crate) fn scaled(index: usize, step: usize) -> i64 {
+    index as i64 * step as i64
+}
+
 /// The range `lo..hi` of `j < len` for which the coordinate
 /// `(first + j) * stride + offset` lies in `0..size`. `stride > 0`.
 ///
