@@ -168,8 +168,8 @@ impl Operator for Conv {
     }
 }
 
-/// Fills each of the `rows` rows of `y` (length `row_len`) with its bias, or
-/// leaves them; returns how the GEMM must then write them.
+/// Fills row `r` (of length `row_len`) of `y` with `bias[r]` when there is
+/// a bias, else leaves `y`; returns how the GEMM must then write it.
 pub(crate) fn start_rows(y: &mut [f32], row_len: usize, bias: Option<&[f32]>) -> Accumulate {
     match bias {
         Some(bias) => {
@@ -195,9 +195,12 @@ pub(crate) fn run_conv(
     let (cg, mg) = (plan.in_per_group(), plan.out_per_group());
     let k = checked_mul(cg, geo.kernel_size())?;
     if k == 0 {
-        // No input channels: the output is the bias.
-        if let Accumulate::No = start_rows(y, geo.output_size(), bias) {
-            y.fill(0.0);
+        // No input channels: every batch item's output is the bias.
+        let item = plan.out_channels * geo.output_size();
+        for y_n in y.chunks_exact_mut(item) {
+            if let Accumulate::No = start_rows(y_n, geo.output_size(), bias) {
+                y_n.fill(0.0);
+            }
         }
         return Ok(());
     }

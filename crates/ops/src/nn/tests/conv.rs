@@ -294,17 +294,26 @@ fn empty_batch_and_channels() {
     let op = super::build(OpCode::Conv, &[ints("pads", &[1, 1, 1, 1])]);
     let w = Tensor::from_slice(&[2, 0, 3, 3], &[0.0f32; 0]).unwrap();
     let b = Tensor::from_slice(&[2], &[1.5f32, -2.0]).unwrap();
-    // No input channels: the output is the bias.
-    let x = Tensor::from_slice(&[1, 0, 2, 2], &[0.0f32; 0]).unwrap();
+    // No input channels: the output is the bias, for every batch item.
+    let x = Tensor::from_slice(&[2, 0, 2, 2], &[0.0f32; 0]).unwrap();
     let mut expected = vec![1.5; 4];
     expected.extend([-2.0; 4]);
+    expected.extend_from_within(..);
     check(
         &*op,
         &[Some(&x), Some(&w), Some(&b)],
-        &[1, 2, 2, 2],
+        &[2, 2, 2, 2],
         &expected,
         0.0,
         "C = 0",
+    );
+    check(
+        &*op,
+        &[Some(&x), Some(&w)],
+        &[2, 2, 2, 2],
+        &[0.0; 16],
+        0.0,
+        "C = 0, no bias",
     );
     // Empty batch: empty output.
     let x = Tensor::from_slice(&[0, 1, 2, 2], &[0.0f32; 0]).unwrap();
