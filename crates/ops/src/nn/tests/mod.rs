@@ -14,7 +14,7 @@ mod pool;
 mod reference;
 
 use crate::operator::{InputInfo, Operator, RunContext};
-use pocketnn_format::{AttrValue, Attribute, OpCode};
+use pocketnn_format::{AttrValue, Attribute, DType, OpCode};
 use pocketnn_tensor::{AlignedBuf, Isa, Tensor, TensorView, TensorViewMut};
 
 /// An integer-list attribute.
@@ -97,14 +97,48 @@ fn tiers() -> Vec<Isa> {
     tiers
 }
 
-/// Evaluates `op` with every tier; returns each tier's outputs.
+/// Evaluates `op` with every tier; returns each tier's outputs. Outputs
+/// start filled with garbage (NaN, `i64::MIN`), so an element `run` forgets
+/// to write shows up.
 fn eval_tiers(op: &dyn Operator, inputs: &[Option<&Tensor>]) -> Vec<(Isa, Vec<Tensor>)> {
     let views: Vec<Option<TensorView<'_>>> = inputs.iter().map(|t| t.map(Tensor::view)).collect();
+    let infos: Vec<Option<InputInfo<'_>>> = views.iter().map(|v| v.map(InputInfo::from)).collect();
+    let specs = op
+        .infer(&infos)
+        .unwrap_or_else(|e| panic!("{:?} infer failed: {e}", op.op()));
     tiers()
         .into_iter()
-        .map(|isa| match crate::eval(op, &views, isa) {
-            Ok(out) => (isa, out),
-            Err(e) => panic!("{:?} failed on {isa}: {e}", op.op()),
+        .map(|isa| {
+            let mut outputs: Vec<Tensor> = specs
+                .iter()
+                .map(|s| {
+                    let mut t = Tensor::zeros(s.dtype, &s.shape).unwrap();
+                    match s.dtype {
+                        DType::F32 => t.as_slice_mut::<f32>().unwrap().fill(f32::NAN),
+                        DType::I64 => t.as_slice_mut::<i64>().unwrap().fill(i64::MIN),
+                        _ => {}
+                    }
+                    t
+                })
+                .collect();
+            let mut views_mut: Vec<TensorViewMut<'_>> =
+                outputs.iter_mut().map(|t| t.view_mut()).collect();
+            let mut scratch = AlignedBuf::new();
+            let mut ctx = RunContext {
+                isa,
+                threads: 1,
+                scratch: &mut scratch,
+            };
+            if let Err(e) = op.run(&mut ctx, &views, &mut views_mut) {
+                panic!("{:?} failed on {isa}: {e}", op.op());
+            }
+            drop(views_mut);
+            // The public helper must agree (it starts from zeros).
+            let public = crate::eval(op, &views, isa).unwrap();
+            for (a, b) in outputs.iter().zip(&public) {
+                assert_eq!(a.shape(), b.shape());
+            }
+            (isa, outputs)
         })
         .collect()
 }
@@ -148,6 +182,7 @@ fn run_first_output_only(op: &dyn Operator, inputs: &[Option<&Tensor>]) -> Tenso
     let infos: Vec<Option<InputInfo<'_>>> = views.iter().map(|v| v.map(InputInfo::from)).collect();
     let specs = op.infer(&infos).unwrap();
     let mut y = Tensor::zeros(specs[0].dtype, &specs[0].shape).unwrap();
+    y.as_slice_mut::<f32>().unwrap().fill(f32::NAN);
     let mut scratch = AlignedBuf::new();
     let mut ctx = RunContext {
         isa: Isa::Scalar,
