@@ -1,12 +1,56 @@
-//! Operator family `nn` (see `docs/ops.md`).
+//! Operator family `nn` (see `docs/ops/nn.md`): convolution, matrix
+//! products, pooling and normalisation, all f32.
+//!
+//! | file | operators |
+//! |---|---|
+//! | `conv.rs`, `depthwise.rs`, `im2col.rs` | Conv (pointwise GEMM, direct depthwise, im2col + GEMM) |
+//! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
+//! | `matmul.rs` | Gemm, MatMul |
+//! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
+//! | `norm.rs`, `layer_norm.rs`, `lrn.rs` | BatchNormalization, InstanceNormalization, LayerNormalization, LRN |
+//! | `window.rs` | kernel/stride/dilation/pad attributes and output sizes |
+
+mod common;
+mod conv;
+mod conv_transpose;
+mod depthwise;
+mod global_pool;
+mod im2col;
+mod layer_norm;
+mod lrn;
+mod matmul;
+mod norm;
+mod pool;
+mod pool_2d;
+mod window;
+
+#[cfg(test)]
+mod tests;
 
 use crate::attrs::Attrs;
 use crate::error::OpResult;
 use crate::operator::Operator;
 use pocketnn_format::OpCode;
 
+fn boxed<T: Operator + 'static>(op: OpResult<T>) -> OpResult<Box<dyn Operator>> {
+    op.map(|op| Box::new(op) as Box<dyn Operator>)
+}
+
 /// Builds `op` if it belongs to this family.
 pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Operator>>> {
-    let _ = (op, attrs);
-    None
+    Some(match op {
+        OpCode::Conv => boxed(conv::Conv::from_attrs(attrs)),
+        OpCode::ConvTranspose => boxed(conv_transpose::ConvTranspose::from_attrs(attrs)),
+        OpCode::Gemm => boxed(matmul::Gemm::from_attrs(attrs)),
+        OpCode::MatMul => boxed(Ok(matmul::MatMul)),
+        OpCode::MaxPool => boxed(pool::Pool::max_from_attrs(attrs)),
+        OpCode::AveragePool => boxed(pool::Pool::average_from_attrs(attrs)),
+        OpCode::GlobalAveragePool => boxed(Ok(global_pool::GlobalPool::AVERAGE)),
+        OpCode::GlobalMaxPool => boxed(Ok(global_pool::GlobalPool::MAX)),
+        OpCode::BatchNormalization => boxed(norm::BatchNormalization::from_attrs(attrs)),
+        OpCode::InstanceNormalization => boxed(norm::InstanceNormalization::from_attrs(attrs)),
+        OpCode::LayerNormalization => boxed(layer_norm::LayerNormalization::from_attrs(attrs)),
+        OpCode::LRN => boxed(lrn::Lrn::from_attrs(attrs)),
+        _ => return None,
+    })
 }
