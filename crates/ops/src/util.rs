@@ -22,10 +22,7 @@ pub fn check_input_count<T>(
 }
 
 /// Input `index` when it is required.
-pub fn required<'a, T: Copy>(inputs: &[Option<T>], index: usize) -> OpResult<T>
-where
-    T: 'a,
-{
+pub fn required<T: Copy>(inputs: &[Option<T>], index: usize) -> OpResult<T> {
     inputs
         .get(index)
         .copied()
