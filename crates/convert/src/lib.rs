@@ -31,6 +31,8 @@ pub mod onnx;
 mod passes;
 mod report;
 mod writer;
+#[cfg(test)]
+mod test_onnx;
 
 pub use error::ConvertError;
 pub use report::ConvertReport;
@@ -106,10 +108,11 @@ const MAX_SHAPE_ROUNDS: usize = 4;
 
 /// Converts an ONNX model (the bytes of a `.onnx` file).
 pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted, ConvertError> {
+    let build = pocketnn_ops::build_operator;
     let (mut graph, stats) = import::import_model(onnx_bytes)?;
     let mut log = passes::PassLog::default();
     if options.fold_constants {
-        passes::fold_constants(&mut graph, &mut log);
+        passes::fold_constants(&mut graph, &mut log, &build);
     }
     if options.fold_batch_norms {
         passes::fold_batch_norms(&mut graph, &mut log);
@@ -117,16 +120,16 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     if options.infer_shapes {
         for _ in 0..MAX_SHAPE_ROUNDS {
-            if passes::infer_shapes(&mut graph, &mut log) == 0 {
+            if passes::infer_shapes(&mut graph, &mut log, &build) == 0 {
                 break;
             }
             if options.fold_constants {
-                passes::fold_constants(&mut graph, &mut log);
+                passes::fold_constants(&mut graph, &mut log, &build);
             }
             log.dead_nodes += passes::eliminate_dead_code(&mut graph);
         }
     }
-    passes::check_operators(&graph, options.require_operators, &mut log)?;
+    passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
     let mut ops_after = BTreeMap::new();
     for node in graph.bodies.iter().flat_map(|b| &b.nodes) {

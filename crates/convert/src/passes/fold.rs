@@ -1,11 +1,11 @@
 //! Constant folding: a node whose inputs are all constants is evaluated
 //! with the operator's own implementation and replaced by constants.
 
-use super::{FOLD_ISA, PassLog};
+use super::{BuildOp, FOLD_ISA, PassLog};
 use crate::error::ConvertError;
 use crate::graph::{Graph, Node};
 use pocketnn_format::OpCode;
-use pocketnn_ops::{InputInfo, OpError, build_operator};
+use pocketnn_ops::{InputInfo, OpError};
 use pocketnn_tensor::{Tensor, TensorView};
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ enum Skip {
 }
 
 /// Evaluates `node` on constant inputs: its outputs, or why not.
-fn evaluate(graph: &Graph, node: &Node) -> Result<Vec<Tensor>, Skip> {
+fn evaluate(graph: &Graph, node: &Node, build: BuildOp<'_>) -> Result<Vec<Tensor>, Skip> {
     let mut views: Vec<Option<TensorView<'_>>> = Vec::with_capacity(node.inputs.len());
     let mut input_bytes = 0usize;
     for input in &node.inputs {
@@ -36,7 +36,7 @@ fn evaluate(graph: &Graph, node: &Node) -> Result<Vec<Tensor>, Skip> {
             }
         }
     }
-    let op = build_operator(node.op, &node.attributes).map_err(Skip::Failed)?;
+    let op = build(node.op, &node.attributes).map_err(Skip::Failed)?;
     let infos: Vec<Option<InputInfo<'_>>> = views.iter().map(|v| v.map(InputInfo::from)).collect();
     let specs = op.infer(&infos).map_err(Skip::Failed)?;
     let limit = FOLD_MIN_LIMIT.max(input_bytes.saturating_mul(FOLD_GROWTH_LIMIT));
@@ -51,7 +51,7 @@ fn evaluate(graph: &Graph, node: &Node) -> Result<Vec<Tensor>, Skip> {
 
 /// Folds every node (in every body) whose inputs are all constants, except
 /// `If`. Returns the number of nodes folded.
-pub(crate) fn fold_constants(graph: &mut Graph, log: &mut PassLog) -> usize {
+pub(crate) fn fold_constants(graph: &mut Graph, log: &mut PassLog, build: BuildOp<'_>) -> usize {
     let mut folded = 0;
     let mut unavailable: BTreeMap<OpCode, usize> = BTreeMap::new();
     for b in 0..graph.bodies.len() {
@@ -69,7 +69,7 @@ pub(crate) fn fold_constants(graph: &mut Graph, log: &mut PassLog) -> usize {
                 n += 1;
                 continue;
             }
-            match evaluate(graph, node) {
+            match evaluate(graph, node, build) {
                 Ok(tensors) if tensors.len() >= node.outputs.len() => {
                     let outputs = node.outputs.clone();
                     for (id, t) in outputs.into_iter().zip(tensors) {
@@ -119,13 +119,14 @@ pub(crate) fn check_operators(
     graph: &Graph,
     strict: bool,
     log: &mut PassLog,
+    build: BuildOp<'_>,
 ) -> Result<(), ConvertError> {
     let mut unavailable: BTreeMap<OpCode, usize> = BTreeMap::new();
     for node in graph.bodies.iter().flat_map(|b| &b.nodes) {
         if node.op == OpCode::If {
             continue;
         }
-        match build_operator(node.op, &node.attributes) {
+        match build(node.op, &node.attributes) {
             Ok(_) => {}
             Err(OpError::Unsupported { .. }) if !strict => {
                 *unavailable.entry(node.op).or_insert(0) += 1;

@@ -6,13 +6,21 @@ mod dce;
 mod fold;
 mod mask;
 mod shapes;
+#[cfg(test)]
+pub(crate) mod test_ops;
 
 pub(crate) use batchnorm::fold_batch_norms;
 pub(crate) use dce::eliminate_dead_code;
 pub(crate) use fold::{check_operators, fold_constants};
 pub(crate) use shapes::infer_shapes;
 
+use pocketnn_format::{Attribute, OpCode};
+use pocketnn_ops::{OpResult, Operator};
 use pocketnn_tensor::Isa;
+
+/// How passes get an operator for a node: `pocketnn_ops::build_operator`,
+/// or stand-ins in tests.
+pub(crate) type BuildOp<'a> = &'a dyn Fn(OpCode, &[Attribute]) -> OpResult<Box<dyn Operator>>;
 
 /// The kernel tier constant folding uses: the scalar reference, so the
 /// folded values do not depend on the machine that converted the model.

@@ -13,10 +13,10 @@
 //! outputs unknown and adds a warning; it never fails the conversion.
 
 use super::mask::{MaskRule, broadcast_or, mask_tensor, read_mask, rule};
-use super::{FOLD_ISA, PassLog};
+use super::{BuildOp, FOLD_ISA, PassLog};
 use crate::graph::{Graph, Node, ValueId};
 use pocketnn_format::{DType, Dim, OpCode};
-use pocketnn_ops::{InputInfo, OpError, Operator, OutputSpec, build_operator};
+use pocketnn_ops::{InputInfo, OpError, Operator, OutputSpec};
 use pocketnn_tensor::{Tensor, TensorView};
 use std::collections::BTreeMap;
 
@@ -94,7 +94,7 @@ impl<'g> State<'g> {
 
 /// Infers the shapes of body 0's values, folds shape values that do not
 /// depend on symbolic dims, and returns how many nodes were folded.
-pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog) -> usize {
+pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<'_>) -> usize {
     let mut symbols: Vec<String> = Vec::new();
     for &id in &graph.inputs {
         for d in graph.value(id).and_then(|v| v.shape.as_ref()).into_iter().flatten() {
@@ -146,7 +146,7 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog) -> usize {
         if node.op == OpCode::If {
             continue;
         }
-        let op = match build_operator(node.op, &node.attributes) {
+        let op = match build(node.op, &node.attributes) {
             Ok(op) => op,
             Err(OpError::Unsupported { .. }) => {
                 *unavailable.entry(node.op).or_insert(0) += 1;
