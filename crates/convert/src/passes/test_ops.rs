@@ -204,3 +204,77 @@ impl Operator for Fake {
         Ok(())
     }
 }
+
+/// Builds graphs for pass tests.
+pub(crate) struct GraphBuilder {
+    /// The graph.
+    pub g: crate::graph::Graph,
+}
+
+impl GraphBuilder {
+    /// An empty graph.
+    pub fn new() -> Self {
+        GraphBuilder { g: crate::graph::Graph::new(21) }
+    }
+
+    /// A graph input.
+    pub fn input(&mut self, name: &str, dtype: DType, dims: Vec<pocketnn_format::Dim>) -> usize {
+        let id = self.g.add_value(name, dtype, Some(dims));
+        self.g.inputs.push(id);
+        id
+    }
+
+    /// A constant.
+    pub fn constant(&mut self, name: &str, t: pocketnn_tensor::Tensor) -> usize {
+        self.g.add_constant(name, t)
+    }
+
+    /// A node in `body` with one output per entry of `out_dtypes`.
+    pub fn node_in(
+        &mut self,
+        body: usize,
+        op: OpCode,
+        inputs: &[Option<usize>],
+        out_dtypes: &[DType],
+        attributes: Vec<Attribute>,
+    ) -> Vec<usize> {
+        let name = format!("n{}", self.g.values.len());
+        let outputs: Vec<usize> = out_dtypes
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| self.g.add_value(&format!("{name}_out{i}"), d, None))
+            .collect();
+        while self.g.bodies.len() <= body {
+            self.g.bodies.push(crate::graph::Body::default());
+        }
+        self.g.bodies[body].nodes.push(crate::graph::Node {
+            name,
+            op,
+            inputs: inputs.to_vec(),
+            outputs: outputs.clone(),
+            attributes,
+        });
+        outputs
+    }
+
+    /// A one-output node in the main body.
+    pub fn node(&mut self, op: OpCode, inputs: &[usize], dtype: DType) -> usize {
+        let inputs: Vec<Option<usize>> = inputs.iter().map(|&i| Some(i)).collect();
+        self.node_in(0, op, &inputs, &[dtype], Vec::new())[0]
+    }
+
+    /// Marks a main-graph output.
+    pub fn output(&mut self, id: usize) {
+        self.g.bodies[0].outputs.push(id);
+    }
+
+    /// The ops of body `b`, in order.
+    pub fn ops(&self, b: usize) -> Vec<OpCode> {
+        self.g.bodies[b].nodes.iter().map(|n| n.op).collect()
+    }
+}
+
+/// An attribute.
+pub(crate) fn attr(name: &str, value: AttrValue) -> Attribute {
+    Attribute { name: name.to_string(), value }
+}
