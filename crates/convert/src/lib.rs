@@ -33,6 +33,8 @@ mod report;
 mod writer;
 #[cfg(test)]
 mod test_onnx;
+#[cfg(test)]
+mod tests;
 
 pub use error::ConvertError;
 pub use report::ConvertReport;
