@@ -90,7 +90,9 @@ pub enum ConvertError {
     },
     /// A node's output is used that pocketnn cannot compute (the training
     /// outputs of `BatchNormalization`, the mask of `Dropout`).
-    #[error("operator {op} in node {node} (opset {opset}): output {index} is used but not supported: {reason}")]
+    #[error(
+        "operator {op} in node {node} (opset {opset}): output {index} is used but not supported: {reason}"
+    )]
     UnsupportedOutput {
         /// The ONNX operator type.
         op: String,

@@ -120,7 +120,12 @@ impl Graph {
     }
 
     /// Adds a value named exactly `name` (which the caller reserved).
-    pub fn add_value_exact(&mut self, name: &str, dtype: DType, shape: Option<Vec<Dim>>) -> ValueId {
+    pub fn add_value_exact(
+        &mut self,
+        name: &str,
+        dtype: DType,
+        shape: Option<Vec<Dim>>,
+    ) -> ValueId {
         self.names.insert(name.to_string());
         self.values.push(Value {
             name: name.to_string(),

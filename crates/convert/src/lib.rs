@@ -30,11 +30,11 @@ mod import;
 pub mod onnx;
 mod passes;
 mod report;
-mod writer;
 #[cfg(test)]
 mod test_onnx;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 pub use error::ConvertError;
 pub use report::ConvertReport;
@@ -187,14 +187,17 @@ pub fn convert_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model.pnn".to_string());
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".{file_name}.{}-{n}.tmp", std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&temp).map_err(io_error(&temp))?;
         let mut out = std::io::BufWriter::new(file);
         converted.write_pnn(&mut out)?;
-        let file = out
-            .into_inner()
-            .map_err(|e| ConvertError::Io { path: temp.clone(), source: e.into_error() })?;
+        let file = out.into_inner().map_err(|e| ConvertError::Io {
+            path: temp.clone(),
+            source: e.into_error(),
+        })?;
         file.sync_all().map_err(io_error(&temp))?;
         std::fs::rename(&temp, output).map_err(io_error(output))
     })();

@@ -49,8 +49,11 @@ impl fmt::Display for ConvertReport {
             self.nodes_before(),
             self.nodes_after()
         )?;
-        let ops: std::collections::BTreeSet<&String> =
-            self.ops_before.keys().chain(self.ops_after.keys()).collect();
+        let ops: std::collections::BTreeSet<&String> = self
+            .ops_before
+            .keys()
+            .chain(self.ops_after.keys())
+            .collect();
         for op in ops {
             let before = self.ops_before.get(op).copied().unwrap_or(0);
             let after = self.ops_after.get(op).copied().unwrap_or(0);

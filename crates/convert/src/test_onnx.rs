@@ -2,7 +2,8 @@
 
 use crate::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
+    TensorShapeProto, TypeProto, ValueInfoProto,
+    attribute_proto::AttributeType,
     tensor_shape_proto::{Dimension, dimension},
     type_proto,
 };
@@ -45,37 +46,58 @@ fn attr(name: &str, t: AttributeType) -> AttributeProto {
 
 /// An integer attribute.
 pub(crate) fn a_int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto { i: Some(v), ..attr(name, AttributeType::Int) }
+    AttributeProto {
+        i: Some(v),
+        ..attr(name, AttributeType::Int)
+    }
 }
 
 /// A float attribute.
 pub(crate) fn a_float(name: &str, v: f32) -> AttributeProto {
-    AttributeProto { f: Some(v), ..attr(name, AttributeType::Float) }
+    AttributeProto {
+        f: Some(v),
+        ..attr(name, AttributeType::Float)
+    }
 }
 
 /// An integer-list attribute.
 pub(crate) fn a_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { ints: v.to_vec(), ..attr(name, AttributeType::Ints) }
+    AttributeProto {
+        ints: v.to_vec(),
+        ..attr(name, AttributeType::Ints)
+    }
 }
 
 /// A float-list attribute.
 pub(crate) fn a_floats(name: &str, v: &[f32]) -> AttributeProto {
-    AttributeProto { floats: v.to_vec(), ..attr(name, AttributeType::Floats) }
+    AttributeProto {
+        floats: v.to_vec(),
+        ..attr(name, AttributeType::Floats)
+    }
 }
 
 /// A string attribute.
 pub(crate) fn a_str(name: &str, v: &str) -> AttributeProto {
-    AttributeProto { s: Some(v.as_bytes().to_vec()), ..attr(name, AttributeType::String) }
+    AttributeProto {
+        s: Some(v.as_bytes().to_vec()),
+        ..attr(name, AttributeType::String)
+    }
 }
 
 /// A tensor attribute.
 pub(crate) fn a_tensor(name: &str, t: TensorProto) -> AttributeProto {
-    AttributeProto { t: Some(t), ..attr(name, AttributeType::Tensor) }
+    AttributeProto {
+        t: Some(t),
+        ..attr(name, AttributeType::Tensor)
+    }
 }
 
 /// A graph attribute.
 pub(crate) fn a_graph(name: &str, g: GraphProto) -> AttributeProto {
-    AttributeProto { g: Some(g), ..attr(name, AttributeType::Graph) }
+    AttributeProto {
+        g: Some(g),
+        ..attr(name, AttributeType::Graph)
+    }
 }
 
 /// A node of the default domain.
@@ -153,7 +175,10 @@ pub(crate) fn graph(
 pub(crate) fn model(opset: i64, graph: GraphProto) -> Vec<u8> {
     ModelProto {
         ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(opset) }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(opset),
+        }],
         graph: Some(graph),
         ..ModelProto::default()
     }
@@ -174,5 +199,13 @@ pub(crate) fn one_node_model(
         .filter(|o| !o.is_empty())
         .map(|o| value_info(o, FLOAT, &[]))
         .collect();
-    model(opset, graph(vec![node], vec![value_info("x", FLOAT, dims)], outputs, initializers))
+    model(
+        opset,
+        graph(
+            vec![node],
+            vec![value_info("x", FLOAT, dims)],
+            outputs,
+            initializers,
+        ),
+    )
 }

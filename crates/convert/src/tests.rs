@@ -16,13 +16,34 @@ fn conv_bn_model() -> Vec<u8> {
     let unused = tensor_f32("unused", &[3], &[1.0, 2.0, 3.0]);
     let nodes = vec![
         node("Identity", "id", &["x"], &["x1"], vec![]),
-        node("Conv", "conv", &["x1", "W", "B"], &["c"], vec![a_ints("kernel_shape", &[1, 1])]),
-        node("BatchNormalization", "bn", &["c", "scale", "bias", "mean", "var"], &["n"], vec![a_float("epsilon", 1.0)]),
+        node(
+            "Conv",
+            "conv",
+            &["x1", "W", "B"],
+            &["c"],
+            vec![a_ints("kernel_shape", &[1, 1])],
+        ),
+        node(
+            "BatchNormalization",
+            "bn",
+            &["c", "scale", "bias", "mean", "var"],
+            &["n"],
+            vec![a_float("epsilon", 1.0)],
+        ),
         node("Dropout", "drop", &["n"], &["d"], vec![]),
         node("Relu", "relu", &["d"], &["y"], vec![]),
     ];
-    let inputs = vec![value_info("x", FLOAT, &[D::S("N"), D::N(1), D::N(4), D::N(4)])];
-    let g = graph(nodes, inputs, vec![value_info("y", FLOAT, &[])], vec![w, b, scale, bias, mean, var, unused]);
+    let inputs = vec![value_info(
+        "x",
+        FLOAT,
+        &[D::S("N"), D::N(1), D::N(4), D::N(4)],
+    )];
+    let g = graph(
+        nodes,
+        inputs,
+        vec![value_info("y", FLOAT, &[])],
+        vec![w, b, scale, bias, mean, var, unused],
+    );
     model(13, g)
 }
 
@@ -44,7 +65,10 @@ fn convert_folds_batch_norm_removes_identity_and_dropout() {
     let data = |v: usize| {
         let t = g.values[v].constant.unwrap() as usize;
         let bytes = &c.tensor_data[t];
-        bytes.chunks_exact(4).map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect::<Vec<f32>>()
+        bytes
+            .chunks_exact(4)
+            .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+            .collect::<Vec<f32>>()
     };
     assert_eq!(data(w), [1.0, -1.0]);
     assert_eq!(data(b), [0.0, 1.25]);
@@ -56,28 +80,40 @@ fn convert_folds_batch_norm_removes_identity_and_dropout() {
     assert_eq!(g.values[g.outputs()[0] as usize].name, "y");
     assert_eq!(
         g.values[g.inputs[0] as usize].shape,
-        Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(1), Dim::Fixed(4), Dim::Fixed(4)])
+        Some(vec![
+            Dim::Symbolic("N".into()),
+            Dim::Fixed(1),
+            Dim::Fixed(4),
+            Dim::Fixed(4)
+        ])
     );
     assert_eq!(c.model.metadata.name, "test");
 }
 
 #[test]
 fn passes_can_be_switched_off() {
-    let mut options = ConvertOptions::default();
-    options.fold_batch_norms = false;
-    options.fold_constants = false;
-    options.infer_shapes = false;
+    let options = ConvertOptions {
+        fold_batch_norms: false,
+        fold_constants: false,
+        infer_shapes: false,
+        ..ConvertOptions::default()
+    };
     let c = convert(&conv_bn_model(), &options).unwrap();
     let ops: Vec<OpCode> = c.model.graph.bodies[0].nodes.iter().map(|n| n.op).collect();
-    assert_eq!(ops, [OpCode::Conv, OpCode::BatchNormalization, OpCode::Relu]);
+    assert_eq!(
+        ops,
+        [OpCode::Conv, OpCode::BatchNormalization, OpCode::Relu]
+    );
     let bn = &c.model.graph.bodies[0].nodes[1];
     assert_eq!(bn.attribute("epsilon"), Some(&AttrValue::Float(1.0)));
 }
 
 #[test]
 fn require_operators_fails_on_missing_operators() {
-    let mut options = ConvertOptions::default();
-    options.require_operators = true;
+    let options = ConvertOptions {
+        require_operators: true,
+        ..ConvertOptions::default()
+    };
     let missing = ["Conv", "Relu"]
         .iter()
         .any(|op| pocketnn_ops::build_operator(OpCode::from_name(op).unwrap(), &[]).is_err());
@@ -93,7 +129,10 @@ fn convert_file_leaves_no_partial_output() {
     let output = dir.join("m.pnn");
     std::fs::write(&input, conv_bn_model()).unwrap();
     let result = convert_file(&input, &output, &ConvertOptions::default());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     match result {
         // with the real writer: only the input and the finished output remain
         Ok(_) => assert_eq!(leftovers.len(), 2, "{leftovers:?}"),
@@ -103,7 +142,15 @@ fn convert_file_leaves_no_partial_output() {
             assert_eq!(leftovers, [std::ffi::OsString::from("m.onnx")]);
         }
     }
-    let e = convert_file(&dir.join("missing.onnx"), &output, &ConvertOptions::default()).unwrap_err();
-    assert!(matches!(&e, ConvertError::Io { path, .. } if path.ends_with("missing.onnx")), "{e}");
+    let e = convert_file(
+        &dir.join("missing.onnx"),
+        &output,
+        &ConvertOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ConvertError::Io { path, .. } if path.ends_with("missing.onnx")),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,8 +9,10 @@ use std::path::PathBuf;
 /// The bytes of a shared model: from `$POCKETNN_MODELS`, the `shared/models`
 /// folder beside the repository, or `/work/shared/models`.
 fn model(name: &str) -> Vec<u8> {
-    let mut dirs: Vec<PathBuf> =
-        std::env::var_os("POCKETNN_MODELS").map(PathBuf::from).into_iter().collect();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("POCKETNN_MODELS")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models"));
     dirs.push(PathBuf::from("/work/shared/models"));
     let found = dirs.iter().find_map(|d| std::fs::read(d.join(name)).ok());
@@ -19,7 +21,10 @@ fn model(name: &str) -> Vec<u8> {
 
 /// True when this build implements all of `ops`.
 fn available(ops: &[OpCode]) -> bool {
-    let axis = [Attribute { name: "axis".into(), value: AttrValue::Int(0) }];
+    let axis = [Attribute {
+        name: "axis".into(),
+        value: AttrValue::Int(0),
+    }];
     ops.iter().all(|&op| {
         let attrs: &[Attribute] = if op == OpCode::Concat { &axis } else { &[] };
         pocketnn_ops::build_operator(op, attrs).is_ok()
@@ -27,7 +32,8 @@ fn available(ops: &[OpCode]) -> bool {
 }
 
 fn convert_model(name: &str) -> Converted {
-    let c = convert(&model(name), &ConvertOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let c =
+        convert(&model(name), &ConvertOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     println!("{name}:\n{}", c.report);
     c
 }
@@ -52,10 +58,18 @@ fn seed_mlp_converts() {
     assert_eq!(input.name, "input");
     assert_eq!(
         input.shape,
-        Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(1), Dim::Fixed(28), Dim::Fixed(28)])
+        Some(vec![
+            Dim::Symbolic("N".into()),
+            Dim::Fixed(1),
+            Dim::Fixed(28),
+            Dim::Fixed(28)
+        ])
     );
     if available(&[OpCode::Flatten, OpCode::Gemm, OpCode::Relu]) {
-        assert_eq!(output_shape(&c), Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)]));
+        assert_eq!(
+            output_shape(&c),
+            Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
+        );
     }
 }
 
@@ -64,9 +78,18 @@ fn seed_cnn_converts() {
     let c = convert_model("seed_cnn.onnx");
     assert_eq!(ops_after(&c, "Conv"), 2);
     assert_eq!(ops_after(&c, "MaxPool"), 2);
-    let ops = [OpCode::Conv, OpCode::Relu, OpCode::MaxPool, OpCode::Flatten, OpCode::Gemm];
+    let ops = [
+        OpCode::Conv,
+        OpCode::Relu,
+        OpCode::MaxPool,
+        OpCode::Flatten,
+        OpCode::Gemm,
+    ];
     if available(&ops) {
-        assert_eq!(output_shape(&c), Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)]));
+        assert_eq!(
+            output_shape(&c),
+            Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
+        );
     }
 }
 
@@ -90,7 +113,11 @@ fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
         let g = &c.model.graph;
         for node in g.bodies[0].nodes.iter().filter(|n| n.op == OpCode::Pad) {
             let pads = node.inputs[1].expect("pads input") as usize;
-            assert!(g.values[pads].constant.is_some(), "pads of {} not folded", node.name);
+            assert!(
+                g.values[pads].constant.is_some(),
+                "pads of {} not folded",
+                node.name
+            );
         }
         for op in pad_ops.into_iter().filter(|&op| op != OpCode::Reshape) {
             assert_eq!(ops_after(&c, op.name()), 0, "{op} left");
@@ -101,6 +128,11 @@ fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
         assert_eq!(ops_after(&c, "Reshape"), 1);
         assert_eq!(c.report.nodes_after(), 49 + 33 + 17 + 9 + 1 + 1 + 1);
     } else {
-        assert!(c.report.warnings.iter().any(|w| w.contains("constant folding")));
+        assert!(
+            c.report
+                .warnings
+                .iter()
+                .any(|w| w.contains("constant folding"))
+        );
     }
 }

@@ -84,7 +84,10 @@ fn convert<'a>(a: &'a AttributeProto, ctx: &NodeCtx) -> Result<OnnxAttr<'a>, Con
         other => {
             return Err(ctx.attr_error(
                 name,
-                format!("attributes of type {} are not supported", other.as_str_name()),
+                format!(
+                    "attributes of type {} are not supported",
+                    other.as_str_name()
+                ),
             ));
         }
     })
@@ -192,7 +195,10 @@ impl<'a> OnnxAttrs<'a> {
         match self.string(name)? {
             Some(v) if !allowed.contains(&v.as_str()) => Err(self.ctx.attr_error(
                 name,
-                format!("value \"{v}\" is not supported (supported: {})", allowed.join(", ")),
+                format!(
+                    "value \"{v}\" is not supported (supported: {})",
+                    allowed.join(", ")
+                ),
             )),
             _ => Ok(()),
         }

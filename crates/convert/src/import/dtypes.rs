@@ -47,7 +47,9 @@ pub(crate) fn output_dtypes(
         | OpCode::And
         | OpCode::Or
         | OpCode::Xor => all(DType::Bool),
-        OpCode::Cast => all(dtype_attr(attributes, "to").ok_or_else(|| ctx.attr_error("to", "missing"))?),
+        OpCode::Cast => {
+            all(dtype_attr(attributes, "to").ok_or_else(|| ctx.attr_error("to", "missing"))?)
+        }
         OpCode::ConstantOfShape => all(dtype_attr(attributes, "dtype").unwrap_or(DType::F32)),
         OpCode::EyeLike => all(match dtype_attr(attributes, "dtype") {
             Some(d) => d,
@@ -57,12 +59,16 @@ pub(crate) fn output_dtypes(
         // output 0 is the pooled tensor, output 1 the indices
         OpCode::MaxPool => {
             let x = input(0)?;
-            Ok((0..count).map(|i| if i == 0 { x } else { DType::I64 }).collect())
+            Ok((0..count)
+                .map(|i| if i == 0 { x } else { DType::I64 })
+                .collect())
         }
         // outputs 1 and 2 (mean, inverse std dev) are computed in f32
         OpCode::LayerNormalization => {
             let x = input(0)?;
-            Ok((0..count).map(|i| if i == 0 { x } else { DType::F32 }).collect())
+            Ok((0..count)
+                .map(|i| if i == 0 { x } else { DType::F32 })
+                .collect())
         }
         OpCode::If => {
             let body = match attr(attributes, "then_branch") {

@@ -20,7 +20,11 @@ const AUTO_PAD: &[&str] = &["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"];
 pub(crate) type Inputs = Vec<Option<ValueId>>;
 
 /// A required input.
-pub(crate) fn required(inputs: &Inputs, index: usize, ctx: &NodeCtx) -> Result<ValueId, ConvertError> {
+pub(crate) fn required(
+    inputs: &Inputs,
+    index: usize,
+    ctx: &NodeCtx,
+) -> Result<ValueId, ConvertError> {
     inputs
         .get(index)
         .copied()
@@ -71,7 +75,9 @@ pub(crate) fn float_scalar_input(
         DType::F32 => Tensor::scalar(value),
         DType::F16 => Tensor::scalar(f16::from_f32(value)),
         other => {
-            return Err(ctx.input_error(0, format!("dtype {other} is not valid for this op version")));
+            return Err(
+                ctx.input_error(0, format!("dtype {other} is not valid for this op version"))
+            );
         }
     };
     Ok(imp.add_constant(&format!("{}_{what}", ctx.node), t))
@@ -99,17 +105,25 @@ pub(crate) fn lower_node(
         "Clip" if v < 11 => clip_v6(imp, node, ctx, attrs, inputs),
         "Softmax" | "LogSoftmax" if v < 13 => {
             let mut attributes = attrs.pass_through(&["axis"])?;
-            attributes.push(attribute("axis", AttrValue::Int(attrs.int("axis")?.unwrap_or(1))));
+            attributes.push(attribute(
+                "axis",
+                AttrValue::Int(attrs.int("axis")?.unwrap_or(1)),
+            ));
             attributes.push(attribute("coerce_2d", AttrValue::Int(1)));
             generic(imp, node, ctx, inputs, attributes)
         }
         "BatchNormalization" => batch_norm(imp, node, ctx, attrs, inputs),
         "ConstantOfShape" => constant_of_shape(imp, node, ctx, attrs, inputs),
         "Cast" => {
-            let to = attrs.int("to")?.ok_or_else(|| ctx.attr_error("to", "required but missing"))?;
+            let to = attrs
+                .int("to")?
+                .ok_or_else(|| ctx.attr_error("to", "required but missing"))?;
             let code = i32::try_from(to).map_err(|_| ctx.attr_error("to", "not a type code"))?;
             let dtype = dtype_from_onnx(code, "").map_err(|_| {
-                ctx.attr_error("to", format!("target type {} is not supported", onnx_type_name(code)))
+                ctx.attr_error(
+                    "to",
+                    format!("target type {} is not supported", onnx_type_name(code)),
+                )
             })?;
             let mut attributes = attrs.pass_through(&["to"])?;
             attributes.push(attribute("to", AttrValue::Int(i64::from(dtype.code()))));
@@ -121,7 +135,9 @@ pub(crate) fn lower_node(
                 let dtype = i32::try_from(code)
                     .ok()
                     .and_then(|c| dtype_from_onnx(c, "").ok())
-                    .ok_or_else(|| ctx.attr_error("dtype", format!("type code {code} is not supported")))?;
+                    .ok_or_else(|| {
+                        ctx.attr_error("dtype", format!("type code {code} is not supported"))
+                    })?;
                 attributes.push(attribute("dtype", AttrValue::Int(i64::from(dtype.code()))));
             }
             generic(imp, node, ctx, inputs, attributes)
@@ -177,7 +193,11 @@ pub(crate) fn generic(
     inputs: Inputs,
     attributes: Vec<Attribute>,
 ) -> Result<(), ConvertError> {
-    let name = if ctx.op == "Upsample" { "Resize" } else { ctx.op.as_str() };
+    let name = if ctx.op == "Upsample" {
+        "Resize"
+    } else {
+        ctx.op.as_str()
+    };
     let op = OpCode::from_name(name).ok_or_else(|| ConvertError::UnsupportedOp {
         op: ctx.op.clone(),
         domain: String::new(),
@@ -232,7 +252,13 @@ fn pass_through_node(
         return Ok(());
     };
     if imp.is_graph_output(out) {
-        imp.emit(ctx, OpCode::Identity, vec![Some(source)], Vec::new(), std::slice::from_ref(out))
+        imp.emit(
+            ctx,
+            OpCode::Identity,
+            vec![Some(source)],
+            Vec::new(),
+            std::slice::from_ref(out),
+        )
     } else {
         imp.alias(out, source)
     }
@@ -257,7 +283,12 @@ fn dropout(
         }
     }
     if let Some(mask) = node.output.get(1) {
-        imp.forbid_use(mask, ctx, 1, "the dropout mask is not computed at inference");
+        imp.forbid_use(
+            mask,
+            ctx,
+            1,
+            "the dropout mask is not computed at inference",
+        );
     }
     pass_through_node(imp, node, ctx, inputs)
 }
@@ -278,7 +309,10 @@ fn if_node(
         if g.output.len() != outputs {
             return Err(ctx.attr_error(
                 name,
-                format!("yields {} values but the node has {outputs} outputs", g.output.len()),
+                format!(
+                    "yields {} values but the node has {outputs} outputs",
+                    g.output.len()
+                ),
             ));
         }
     }
@@ -318,7 +352,13 @@ fn clip_v6(
     while new_inputs.last().is_some_and(Option::is_none) {
         new_inputs.pop();
     }
-    generic(imp, node, ctx, new_inputs, attrs.pass_through(&["min", "max"])?)
+    generic(
+        imp,
+        node,
+        ctx,
+        new_inputs,
+        attrs.pass_through(&["min", "max"])?,
+    )
 }
 
 /// `BatchNormalization` in inference form: only output 0; the legacy
@@ -333,7 +373,10 @@ fn batch_norm(
     if let Some(spatial) = attrs.int("spatial")?
         && spatial != 1
     {
-        return Err(ctx.attr_error("spatial", "only spatial=1 (per-channel statistics) is supported"));
+        return Err(ctx.attr_error(
+            "spatial",
+            "only spatial=1 (per-channel statistics) is supported",
+        ));
     }
     if let Some(mode) = attrs.int("training_mode")?
         && mode != 0
@@ -341,11 +384,22 @@ fn batch_norm(
         return Err(ctx.attr_error("training_mode", "training mode is not supported"));
     }
     for (index, name) in node.output.iter().enumerate().skip(1) {
-        imp.forbid_use(name, ctx, index, "training statistics are not computed at inference");
+        imp.forbid_use(
+            name,
+            ctx,
+            index,
+            "training statistics are not computed at inference",
+        );
     }
     let attributes = attrs.pass_through(&["spatial", "training_mode", "momentum", "is_test"])?;
     let outputs: Vec<String> = node.output.iter().take(1).cloned().collect();
-    imp.emit(ctx, OpCode::BatchNormalization, inputs, attributes, &outputs)
+    imp.emit(
+        ctx,
+        OpCode::BatchNormalization,
+        inputs,
+        attributes,
+        &outputs,
+    )
 }
 
 /// `ConstantOfShape`: the `value` tensor becomes `dtype` plus `value_float`
@@ -360,7 +414,10 @@ fn constant_of_shape(
     let mut attributes = Vec::new();
     match attrs.tensor("value")? {
         None => {
-            attributes.push(attribute("dtype", AttrValue::Int(i64::from(DType::F32.code()))));
+            attributes.push(attribute(
+                "dtype",
+                AttrValue::Int(i64::from(DType::F32.code())),
+            ));
             attributes.push(attribute("value_float", AttrValue::Float(0.0)));
         }
         Some(t) => {

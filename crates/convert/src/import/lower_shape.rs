@@ -2,7 +2,9 @@
 //! took attributes that later versions take as inputs.
 
 use super::attrs::OnnxAttrs;
-use super::lower::{Inputs, attribute, dtype_of, float_scalar_input, i64_input, required, small_tensor};
+use super::lower::{
+    Inputs, attribute, dtype_of, float_scalar_input, i64_input, required, small_tensor,
+};
 use super::{Importer, NodeCtx};
 use crate::error::ConvertError;
 use crate::onnx::proto::NodeProto;
@@ -26,7 +28,8 @@ pub(super) fn lower(
         "Slice" if v < 10 => {
             let x = required(&inputs, 0, ctx)?;
             let need = |name: &str| {
-                attrs.ints(name)?
+                attrs
+                    .ints(name)?
                     .ok_or_else(|| ctx.attr_error(name, "required but missing"))
             };
             let starts = i64_input(imp, ctx, "starts", &need("starts")?)?;
@@ -35,7 +38,10 @@ pub(super) fn lower(
             if let Some(axes) = attrs.ints("axes")? {
                 new_inputs.push(Some(i64_input(imp, ctx, "axes", &axes)?));
             }
-            Ok(Some((new_inputs, attrs.pass_through(&["starts", "ends", "axes"])?)))
+            Ok(Some((
+                new_inputs,
+                attrs.pass_through(&["starts", "ends", "axes"])?,
+            )))
         }
         "Split" => {
             let outputs = i64::try_from(node.output.len()).unwrap_or(i64::MAX);
@@ -126,11 +132,16 @@ fn legacy_resize_attributes(
     attrs: &OnnxAttrs<'_>,
 ) -> Result<Vec<Attribute>, ConvertError> {
     attrs.check_string("mode", &["nearest", "linear"])?;
-    let mode = attrs.string("mode")?.unwrap_or_else(|| "nearest".to_string());
+    let mode = attrs
+        .string("mode")?
+        .unwrap_or_else(|| "nearest".to_string());
     let _ = ctx;
     Ok(vec![
         attribute("mode", AttrValue::String(mode)),
-        attribute("coordinate_transformation_mode", AttrValue::String("asymmetric".into())),
+        attribute(
+            "coordinate_transformation_mode",
+            AttrValue::String("asymmetric".into()),
+        ),
         attribute("nearest_mode", AttrValue::String("floor".into())),
     ])
 }
@@ -152,7 +163,10 @@ fn upsample(
     } else {
         required(&inputs, 1, ctx)?
     };
-    Ok(Some((vec![Some(x), None, Some(scales)], legacy_resize_attributes(ctx, attrs)?)))
+    Ok(Some((
+        vec![Some(x), None, Some(scales)],
+        legacy_resize_attributes(ctx, attrs)?,
+    )))
 }
 
 /// `Resize`: version 10 took `(X, scales)` with asymmetric coordinates and
@@ -161,7 +175,10 @@ fn resize(ctx: &NodeCtx, attrs: &OnnxAttrs<'_>, inputs: Inputs) -> Result<Lowere
     if ctx.version < 11 {
         let x = required(&inputs, 0, ctx)?;
         let scales = required(&inputs, 1, ctx)?;
-        return Ok(Some((vec![Some(x), None, Some(scales)], legacy_resize_attributes(ctx, attrs)?)));
+        return Ok(Some((
+            vec![Some(x), None, Some(scales)],
+            legacy_resize_attributes(ctx, attrs)?,
+        )));
     }
     attrs.check_string("mode", &["nearest", "linear"])?;
     attrs.check_string(
@@ -179,6 +196,9 @@ fn resize(ctx: &NodeCtx, attrs: &OnnxAttrs<'_>, inputs: Inputs) -> Result<Lowere
         "nearest_mode",
         &["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"],
     )?;
-    attrs.check_string("keep_aspect_ratio_policy", &["stretch", "not_larger", "not_smaller"])?;
+    attrs.check_string(
+        "keep_aspect_ratio_policy",
+        &["stretch", "not_larger", "not_smaller"],
+    )?;
     Ok(Some((inputs, attrs.pass_through(&[])?)))
 }

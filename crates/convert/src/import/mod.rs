@@ -17,7 +17,9 @@ mod versions;
 use crate::error::ConvertError;
 use crate::graph::{Graph, ValueId};
 use crate::onnx::NEWEST_ONNX_OPSET;
-use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto, tensor_shape_proto, type_proto};
+use crate::onnx::proto::{
+    GraphProto, ModelProto, NodeProto, ValueInfoProto, tensor_shape_proto, type_proto,
+};
 use attrs::OnnxAttrs;
 use pocketnn_format::{Attribute, DType, Dim, OpCode};
 use prost::Message;
@@ -175,7 +177,11 @@ impl Importer {
             .chain(&g.output)
             .map(|v| v.name())
             .chain(g.initializer.iter().map(|t| t.name()))
-            .chain(g.node.iter().flat_map(|n| n.output.iter().map(String::as_str)))
+            .chain(
+                g.node
+                    .iter()
+                    .flat_map(|n| n.output.iter().map(String::as_str)),
+            )
         {
             self.graph.reserve_name(name);
         }
@@ -199,10 +205,13 @@ impl Importer {
 
     /// Binds `name` to `id` in the current scope.
     pub(crate) fn define(&mut self, name: &str, id: ValueId) -> Result<(), ConvertError> {
-        let scope = self.scopes.last_mut().ok_or_else(|| ConvertError::UndefinedValue {
-            name: name.to_string(),
-            node: "graph".to_string(),
-        })?;
+        let scope = self
+            .scopes
+            .last_mut()
+            .ok_or_else(|| ConvertError::UndefinedValue {
+                name: name.to_string(),
+                node: "graph".to_string(),
+            })?;
         if scope.insert(name.to_string(), id).is_some() {
             return Err(ConvertError::DuplicateValue {
                 name: name.to_string(),
@@ -227,7 +236,12 @@ impl Importer {
     }
 
     /// Imports graph `g` into body `body`.
-    fn import_graph(&mut self, g: &GraphProto, body: usize, is_main: bool) -> Result<(), ConvertError> {
+    fn import_graph(
+        &mut self,
+        g: &GraphProto,
+        body: usize,
+        is_main: bool,
+    ) -> Result<(), ConvertError> {
         self.scopes.push(HashMap::new());
         self.output_names
             .push(g.output.iter().map(|o| o.name().to_string()).collect());
@@ -244,13 +258,21 @@ impl Importer {
         }
         if !is_main && !g.input.is_empty() {
             return Err(ConvertError::UnsupportedValue {
-                name: g.input.first().map(|i| i.name().to_string()).unwrap_or_default(),
+                name: g
+                    .input
+                    .first()
+                    .map(|i| i.name().to_string())
+                    .unwrap_or_default(),
                 reason: "subgraphs with inputs (loops, scans) are not supported".into(),
             });
         }
         for input in &g.input {
             // IR < 4 models list their weights as inputs too.
-            if self.scopes.last().is_some_and(|s| s.contains_key(input.name())) {
+            if self
+                .scopes
+                .last()
+                .is_some_and(|s| s.contains_key(input.name()))
+            {
                 continue;
             }
             let (dtype, shape) = self.input_type(input)?;
@@ -280,7 +302,10 @@ impl Importer {
     }
 
     /// A graph input's dtype and declared shape.
-    fn input_type(&mut self, input: &ValueInfoProto) -> Result<(DType, Option<Vec<Dim>>), ConvertError> {
+    fn input_type(
+        &mut self,
+        input: &ValueInfoProto,
+    ) -> Result<(DType, Option<Vec<Dim>>), ConvertError> {
         let unsupported = |reason: &str| ConvertError::UnsupportedValue {
             name: input.name().to_string(),
             reason: reason.to_string(),
@@ -395,8 +420,14 @@ impl Importer {
             .iter()
             .map(|i| i.and_then(|id| self.graph.value(id)).map(|v| v.dtype))
             .collect();
-        let dtypes =
-            dtypes::output_dtypes(op, &attributes, &input_dtypes, names.len(), &self.graph, ctx)?;
+        let dtypes = dtypes::output_dtypes(
+            op,
+            &attributes,
+            &input_dtypes,
+            names.len(),
+            &self.graph,
+            ctx,
+        )?;
         let mut outputs = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             let dtype = dtypes.get(i).copied().unwrap_or(DType::F32);

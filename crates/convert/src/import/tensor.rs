@@ -119,9 +119,7 @@ pub(crate) fn tensor_from_proto(proto: &TensorProto, name: &str) -> Result<Tenso
 /// Narrows ONNX's `int32_data` (which holds every small integer type) to `T`.
 fn narrow<T: TryFrom<i32>>(data: &[i32], name: &str) -> Result<Vec<T>, ConvertError> {
     data.iter()
-        .map(|&v| {
-            T::try_from(v).map_err(|_| invalid(name, format!("value {v} is out of range")))
-        })
+        .map(|&v| T::try_from(v).map_err(|_| invalid(name, format!("value {v} is out of range"))))
         .collect()
 }
 

@@ -27,11 +27,19 @@ fn only_node(g: &Graph) -> &Node {
 }
 
 fn i64s(g: &Graph, id: Option<ValueId>) -> Vec<i64> {
-    g.constant(id.expect("input present")).expect("constant").as_slice::<i64>().unwrap().to_vec()
+    g.constant(id.expect("input present"))
+        .expect("constant")
+        .as_slice::<i64>()
+        .unwrap()
+        .to_vec()
 }
 
 fn f32s(g: &Graph, id: Option<ValueId>) -> Vec<f32> {
-    g.constant(id.expect("input present")).expect("constant").as_slice::<f32>().unwrap().to_vec()
+    g.constant(id.expect("input present"))
+        .expect("constant")
+        .as_slice::<f32>()
+        .unwrap()
+        .to_vec()
 }
 
 fn int(n: &Node, name: &str) -> Option<i64> {
@@ -54,7 +62,13 @@ const X4: &[D] = &[D::N(1), D::N(2), D::N(3), D::N(4)];
 
 #[test]
 fn clip_6_attributes_become_inputs() {
-    let n = node("Clip", "c", &["x"], &["y"], vec![a_float("min", -1.5), a_float("max", 6.0)]);
+    let n = node(
+        "Clip",
+        "c",
+        &["x"],
+        &["y"],
+        vec![a_float("min", -1.5), a_float("max", 6.0)],
+    );
     let g = import(&one_node_model(9, n, X4, vec![]));
     let c = only_node(&g);
     assert_eq!(c.op, OpCode::Clip);
@@ -76,15 +90,31 @@ fn clip_6_attributes_become_inputs() {
 
 #[test]
 fn pad_2_attributes_become_inputs() {
-    let attrs = vec![a_ints("pads", &[0, 0, 1, 2, 0, 0, 3, 4]), a_float("value", 0.5)];
-    let g = import(&one_node_model(10, node("Pad", "p", &["x"], &["y"], attrs), X4, vec![]));
+    let attrs = vec![
+        a_ints("pads", &[0, 0, 1, 2, 0, 0, 3, 4]),
+        a_float("value", 0.5),
+    ];
+    let g = import(&one_node_model(
+        10,
+        node("Pad", "p", &["x"], &["y"], attrs),
+        X4,
+        vec![],
+    ));
     let p = only_node(&g);
     assert_eq!(i64s(&g, p.inputs[1]), [0, 0, 1, 2, 0, 0, 3, 4]);
     assert_eq!(f32s(&g, p.inputs[2]), [0.5]);
     assert!(p.attribute("pads").is_none() && p.attribute("value").is_none());
     // reflect mode keeps the mode and takes no value
-    let attrs = vec![a_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]), a_str("mode", "reflect")];
-    let g = import(&one_node_model(7, node("Pad", "p", &["x"], &["y"], attrs), X4, vec![]));
+    let attrs = vec![
+        a_ints("pads", &[0, 0, 1, 1, 0, 0, 1, 1]),
+        a_str("mode", "reflect"),
+    ];
+    let g = import(&one_node_model(
+        7,
+        node("Pad", "p", &["x"], &["y"], attrs),
+        X4,
+        vec![],
+    ));
     let p = only_node(&g);
     assert_eq!(p.inputs.len(), 2);
     assert_eq!(string(p, "mode").as_deref(), Some("reflect"));
@@ -98,8 +128,17 @@ fn pad_2_attributes_become_inputs() {
 
 #[test]
 fn slice_1_attributes_become_inputs() {
-    let attrs = vec![a_ints("starts", &[1]), a_ints("ends", &[3]), a_ints("axes", &[2])];
-    let g = import(&one_node_model(9, node("Slice", "s", &["x"], &["y"], attrs), X4, vec![]));
+    let attrs = vec![
+        a_ints("starts", &[1]),
+        a_ints("ends", &[3]),
+        a_ints("axes", &[2]),
+    ];
+    let g = import(&one_node_model(
+        9,
+        node("Slice", "s", &["x"], &["y"], attrs),
+        X4,
+        vec![],
+    ));
     let s = only_node(&g);
     assert_eq!(i64s(&g, s.inputs[1]), [1]);
     assert_eq!(i64s(&g, s.inputs[2]), [3]);
@@ -109,7 +148,13 @@ fn slice_1_attributes_become_inputs() {
 
 #[test]
 fn split_gets_split_input_and_always_num_outputs() {
-    let n = node("Split", "s", &["x"], &["a", "b"], vec![a_int("axis", 3), a_ints("split", &[1, 3])]);
+    let n = node(
+        "Split",
+        "s",
+        &["x"],
+        &["a", "b"],
+        vec![a_int("axis", 3), a_ints("split", &[1, 3])],
+    );
     let g = import(&one_node_model(11, n, X4, vec![]));
     let s = only_node(&g);
     assert_eq!(i64s(&g, s.inputs[1]), [1, 3]);
@@ -117,21 +162,51 @@ fn split_gets_split_input_and_always_num_outputs() {
     assert_eq!(int(s, "axis"), Some(3));
     assert!(s.attribute("split").is_none());
     // equal split, opset 13: no split input, num_outputs still set
-    let n = node("Split", "s", &["x"], &["a", "b", "c"], vec![a_int("axis", 2)]);
+    let n = node(
+        "Split",
+        "s",
+        &["x"],
+        &["a", "b", "c"],
+        vec![a_int("axis", 2)],
+    );
     let g = import(&one_node_model(13, n, X4, vec![]));
     assert_eq!(only_node(&g).inputs.len(), 1);
     assert_eq!(int(only_node(&g), "num_outputs"), Some(3));
     // a num_outputs that contradicts the outputs is an error
-    let n = node("Split", "s", &["x"], &["a", "b"], vec![a_int("num_outputs", 3)]);
+    let n = node(
+        "Split",
+        "s",
+        &["x"],
+        &["a", "b"],
+        vec![a_int("num_outputs", 3)],
+    );
     let e = error(&one_node_model(18, n, X4, vec![])).to_string();
     assert!(e.contains("num_outputs"), "{e}");
 }
 
 #[test]
 fn squeeze_unsqueeze_and_reduce_axes_become_inputs() {
-    for (op, opset) in [("Squeeze", 11), ("Unsqueeze", 11), ("ReduceSum", 12), ("ReduceMean", 17), ("ReduceMax", 13), ("ReduceMin", 11), ("ReduceProd", 13)] {
-        let n = node(op, "r", &["x"], &["y"], vec![a_ints("axes", &[0, -1]), a_int("keepdims", 0)]);
-        let n = if op.starts_with("Reduce") { n } else { node(op, "r", &["x"], &["y"], vec![a_ints("axes", &[0, -1])]) };
+    for (op, opset) in [
+        ("Squeeze", 11),
+        ("Unsqueeze", 11),
+        ("ReduceSum", 12),
+        ("ReduceMean", 17),
+        ("ReduceMax", 13),
+        ("ReduceMin", 11),
+        ("ReduceProd", 13),
+    ] {
+        let n = node(
+            op,
+            "r",
+            &["x"],
+            &["y"],
+            vec![a_ints("axes", &[0, -1]), a_int("keepdims", 0)],
+        );
+        let n = if op.starts_with("Reduce") {
+            n
+        } else {
+            node(op, "r", &["x"], &["y"], vec![a_ints("axes", &[0, -1])])
+        };
         let g = import(&one_node_model(opset, n, X4, vec![]));
         let r = only_node(&g);
         assert_eq!(r.op.name(), op);
@@ -143,23 +218,46 @@ fn squeeze_unsqueeze_and_reduce_axes_become_inputs() {
     }
     // ReduceMean-13 still has the attribute form; ReduceSum-13 the input form
     let n = node("ReduceSum", "r", &["x", "axes"], &["y"], vec![]);
-    let g = import(&one_node_model(13, n, X4, vec![tensor_i64("axes", &[1], &[1])]));
+    let g = import(&one_node_model(
+        13,
+        n,
+        X4,
+        vec![tensor_i64("axes", &[1], &[1])],
+    ));
     assert_eq!(i64s(&g, only_node(&g).inputs[1]), [1]);
     // no axes: reduce over everything, no input added
-    let g = import(&one_node_model(11, node("ReduceMean", "r", &["x"], &["y"], vec![]), X4, vec![]));
+    let g = import(&one_node_model(
+        11,
+        node("ReduceMean", "r", &["x"], &["y"], vec![]),
+        X4,
+        vec![],
+    ));
     assert_eq!(only_node(&g).inputs.len(), 1);
 }
 
 #[test]
 fn softmax_before_13_coerces_to_2d() {
     for op in ["Softmax", "LogSoftmax"] {
-        let g = import(&one_node_model(11, node(op, "s", &["x"], &["y"], vec![]), X4, vec![]));
+        let g = import(&one_node_model(
+            11,
+            node(op, "s", &["x"], &["y"], vec![]),
+            X4,
+            vec![],
+        ));
         let s = only_node(&g);
         assert_eq!((int(s, "axis"), int(s, "coerce_2d")), (Some(1), Some(1)));
         let n = node(op, "s", &["x"], &["y"], vec![a_int("axis", 2)]);
         let g = import(&one_node_model(9, n, X4, vec![]));
-        assert_eq!((int(only_node(&g), "axis"), int(only_node(&g), "coerce_2d")), (Some(2), Some(1)));
-        let g = import(&one_node_model(13, node(op, "s", &["x"], &["y"], vec![]), X4, vec![]));
+        assert_eq!(
+            (int(only_node(&g), "axis"), int(only_node(&g), "coerce_2d")),
+            (Some(2), Some(1))
+        );
+        let g = import(&one_node_model(
+            13,
+            node(op, "s", &["x"], &["y"], vec![]),
+            X4,
+            vec![],
+        ));
         assert_eq!(only_node(&g).attribute("coerce_2d"), None);
         assert_eq!(only_node(&g).attribute("axis"), None);
     }
@@ -174,59 +272,144 @@ fn upsample_and_resize_10_become_asymmetric_floor_resize() {
         assert_eq!(r.inputs[1], None);
         assert_eq!(f32s(g, r.inputs[2]), [1.0, 1.0, 2.0, 2.0]);
         assert_eq!(string(r, "mode").as_deref(), Some(mode));
-        assert_eq!(string(r, "coordinate_transformation_mode").as_deref(), Some("asymmetric"));
+        assert_eq!(
+            string(r, "coordinate_transformation_mode").as_deref(),
+            Some("asymmetric")
+        );
         assert_eq!(string(r, "nearest_mode").as_deref(), Some("floor"));
     };
-    let n = node("Upsample", "u", &["x"], &["y"], vec![a_floats("scales", &[1.0, 1.0, 2.0, 2.0])]);
+    let n = node(
+        "Upsample",
+        "u",
+        &["x"],
+        &["y"],
+        vec![a_floats("scales", &[1.0, 1.0, 2.0, 2.0])],
+    );
     check(&import(&one_node_model(8, n, X4, vec![])), "nearest");
     let scales = || tensor_f32("s", &[4], &[1.0, 1.0, 2.0, 2.0]);
-    let n = node("Upsample", "u", &["x", "s"], &["y"], vec![a_str("mode", "linear")]);
+    let n = node(
+        "Upsample",
+        "u",
+        &["x", "s"],
+        &["y"],
+        vec![a_str("mode", "linear")],
+    );
     check(&import(&one_node_model(9, n, X4, vec![scales()])), "linear");
     let n = node("Resize", "u", &["x", "s"], &["y"], vec![]);
-    check(&import(&one_node_model(10, n, X4, vec![scales()])), "nearest");
+    check(
+        &import(&one_node_model(10, n, X4, vec![scales()])),
+        "nearest",
+    );
     // Upsample was deprecated by opset 10: its version there is unknown
     let n = node("Upsample", "u", &["x", "s"], &["y"], vec![]);
     let e = error(&one_node_model(10, n, X4, vec![scales()]));
-    assert!(matches!(e, ConvertError::UnsupportedOpVersion { version: 10, .. }), "{e}");
+    assert!(
+        matches!(e, ConvertError::UnsupportedOpVersion { version: 10, .. }),
+        "{e}"
+    );
     // Resize-11+ passes through; cubic is rejected
-    let n = node("Resize", "u", &["x", "", "s"], &["y"], vec![a_str("mode", "cubic")]);
+    let n = node(
+        "Resize",
+        "u",
+        &["x", "", "s"],
+        &["y"],
+        vec![a_str("mode", "cubic")],
+    );
     let e = error(&one_node_model(13, n, X4, vec![scales()])).to_string();
-    assert!(e.contains("cubic") && e.contains("node u") && e.contains("opset 13"), "{e}");
+    assert!(
+        e.contains("cubic") && e.contains("node u") && e.contains("opset 13"),
+        "{e}"
+    );
 }
 
 #[test]
 fn batch_norm_spatial_and_training_outputs() {
-    let params: Vec<_> = ["s", "b", "m", "v"].iter().map(|n| tensor_f32(n, &[2], &[1.0, 1.0])).collect();
+    let params: Vec<_> = ["s", "b", "m", "v"]
+        .iter()
+        .map(|n| tensor_f32(n, &[2], &[1.0, 1.0]))
+        .collect();
     let inputs = ["x", "s", "b", "m", "v"];
-    let n = node("BatchNormalization", "bn", &inputs, &["y"], vec![a_int("spatial", 1), a_float("epsilon", 1e-3)]);
+    let n = node(
+        "BatchNormalization",
+        "bn",
+        &inputs,
+        &["y"],
+        vec![a_int("spatial", 1), a_float("epsilon", 1e-3)],
+    );
     let g = import(&one_node_model(7, n, X4, params.clone()));
     let bn = only_node(&g);
     assert_eq!(bn.attribute("spatial"), None);
     assert_eq!(bn.attribute("epsilon"), Some(&AttrValue::Float(1e-3)));
-    let n = node("BatchNormalization", "bn", &inputs, &["y"], vec![a_int("spatial", 0)]);
+    let n = node(
+        "BatchNormalization",
+        "bn",
+        &inputs,
+        &["y"],
+        vec![a_int("spatial", 0)],
+    );
     let e = error(&one_node_model(7, n, X4, params.clone())).to_string();
     assert!(e.contains("spatial"), "{e}");
     // unused training outputs are dropped, used ones are an error
-    let n = node("BatchNormalization", "bn", &inputs, &["y", "rm", "rv"], vec![]);
-    let m = model(15, graph(vec![n], vec![value_info("x", FLOAT, X4)], vec![value_info("y", FLOAT, &[])], params.clone()));
+    let n = node(
+        "BatchNormalization",
+        "bn",
+        &inputs,
+        &["y", "rm", "rv"],
+        vec![],
+    );
+    let m = model(
+        15,
+        graph(
+            vec![n],
+            vec![value_info("x", FLOAT, X4)],
+            vec![value_info("y", FLOAT, &[])],
+            params.clone(),
+        ),
+    );
     let g = import(&m);
     assert_eq!(only_node(&g).outputs.len(), 1);
     let bn = node("BatchNormalization", "bn", &inputs, &["y", "rm"], vec![]);
     let relu = node("Relu", "r", &["rm"], &["z"], vec![]);
-    let m = model(15, graph(vec![bn, relu], vec![value_info("x", FLOAT, X4)], vec![value_info("z", FLOAT, &[])], params));
+    let m = model(
+        15,
+        graph(
+            vec![bn, relu],
+            vec![value_info("x", FLOAT, X4)],
+            vec![value_info("z", FLOAT, &[])],
+            params,
+        ),
+    );
     let e = error(&m);
-    assert!(matches!(&e, ConvertError::UnsupportedOutput { index: 1, node, .. } if node == "bn"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::UnsupportedOutput { index: 1, node, .. } if node == "bn"),
+        "{e}"
+    );
 }
 
 #[test]
 fn dropout_and_identity_are_removed() {
     let nodes = vec![
         node("Identity", "i", &["x"], &["a"], vec![]),
-        node("Dropout", "d", &["a"], &["b", "mask"], vec![a_float("ratio", 0.5)]),
+        node(
+            "Dropout",
+            "d",
+            &["a"],
+            &["b", "mask"],
+            vec![a_float("ratio", 0.5)],
+        ),
         node("Relu", "r", &["b"], &["y"], vec![]),
         node("Identity", "out", &["y"], &["z"], vec![]),
     ];
-    let (g, stats) = import_model(&model(12, graph(nodes, vec![value_info("x", FLOAT, X4)], vec![value_info("z", FLOAT, &[])], vec![]))).unwrap();
+    let (g, stats) = import_model(&model(
+        12,
+        graph(
+            nodes,
+            vec![value_info("x", FLOAT, X4)],
+            vec![value_info("z", FLOAT, &[])],
+            vec![],
+        ),
+    ))
+    .unwrap();
     let ops: Vec<OpCode> = g.bodies[0].nodes.iter().map(|n| n.op).collect();
     // the Identity producing a graph output stays, so the output keeps its name
     assert_eq!(ops, [OpCode::Relu, OpCode::Identity]);
@@ -239,37 +422,85 @@ fn dropout_and_identity_are_removed() {
         node("Dropout", "d", &["x"], &["b", "mask"], vec![]),
         node("Cast", "c", &["mask"], &["y"], vec![a_int("to", 1)]),
     ];
-    let e = error(&model(12, graph(nodes, vec![value_info("x", FLOAT, X4)], vec![value_info("y", FLOAT, &[])], vec![])));
-    assert!(matches!(&e, ConvertError::UnsupportedOutput { op, index: 1, .. } if op == "Dropout"), "{e}");
+    let e = error(&model(
+        12,
+        graph(
+            nodes,
+            vec![value_info("x", FLOAT, X4)],
+            vec![value_info("y", FLOAT, &[])],
+            vec![],
+        ),
+    ));
+    assert!(
+        matches!(&e, ConvertError::UnsupportedOutput { op, index: 1, .. } if op == "Dropout"),
+        "{e}"
+    );
 }
 
 #[test]
 fn constants_in_every_form() {
     let forms = vec![
-        (a_tensor("value", tensor_i64("", &[2], &[3, 4])), DType::I64, vec![2usize]),
+        (
+            a_tensor("value", tensor_i64("", &[2], &[3, 4])),
+            DType::I64,
+            vec![2usize],
+        ),
         (a_float("value_float", 2.5), DType::F32, vec![]),
-        (a_floats("value_floats", &[1.0, 2.0, 3.0]), DType::F32, vec![3]),
+        (
+            a_floats("value_floats", &[1.0, 2.0, 3.0]),
+            DType::F32,
+            vec![3],
+        ),
         (a_int("value_int", 7), DType::I64, vec![]),
         (a_ints("value_ints", &[1, 2]), DType::I64, vec![2]),
     ];
     for (attr, dtype, shape) in forms {
-        let nodes = vec![node("Constant", "k", &[], &["c"], vec![attr]), node("Add", "a", &["x", "c"], &["y"], vec![])];
-        let g = import(&model(13, graph(nodes, vec![value_info("x", FLOAT, &[])], vec![value_info("y", FLOAT, &[])], vec![])));
+        let nodes = vec![
+            node("Constant", "k", &[], &["c"], vec![attr]),
+            node("Add", "a", &["x", "c"], &["y"], vec![]),
+        ];
+        let g = import(&model(
+            13,
+            graph(
+                nodes,
+                vec![value_info("x", FLOAT, &[])],
+                vec![value_info("y", FLOAT, &[])],
+                vec![],
+            ),
+        ));
         let add = only_node(&g);
         let c = g.constant(add.inputs[1].unwrap()).unwrap();
         assert_eq!((c.dtype(), c.shape()), (dtype, shape.as_slice()));
         assert_eq!(g.name(add.inputs[1].unwrap()), "c");
     }
-    let n = node("Constant", "k", &[], &["c"], vec![a_str("value_string", "hi")]);
-    let e = error(&model(13, graph(vec![n], vec![], vec![value_info("c", FLOAT, &[])], vec![])));
-    assert!(matches!(&e, ConvertError::UnsupportedDType { tensor, .. } if tensor == "c"), "{e}");
+    let n = node(
+        "Constant",
+        "k",
+        &[],
+        &["c"],
+        vec![a_str("value_string", "hi")],
+    );
+    let e = error(&model(
+        13,
+        graph(vec![n], vec![], vec![value_info("c", FLOAT, &[])], vec![]),
+    ));
+    assert!(
+        matches!(&e, ConvertError::UnsupportedDType { tensor, .. } if tensor == "c"),
+        "{e}"
+    );
 }
 
 #[test]
 fn constant_of_shape_cast_and_eyelike_attributes() {
     let shape = tensor_i64("shape", &[1], &[3]);
     let value = tensor_i64("", &[1], &[5]);
-    let n = node("ConstantOfShape", "c", &["shape"], &["y"], vec![a_tensor("value", value)]);
+    let n = node(
+        "ConstantOfShape",
+        "c",
+        &["shape"],
+        &["y"],
+        vec![a_tensor("value", value)],
+    );
     let g = import(&one_node_model(13, n, &[], vec![shape.clone()]));
     let c = only_node(&g);
     assert_eq!((int(c, "dtype"), int(c, "value_int")), (Some(7), Some(5)));
@@ -277,23 +508,72 @@ fn constant_of_shape_cast_and_eyelike_attributes() {
     let n = node("ConstantOfShape", "c", &["shape"], &["y"], vec![]);
     let g = import(&one_node_model(13, n, &[], vec![shape]));
     let c = only_node(&g);
-    assert_eq!((int(c, "dtype"), c.attribute("value_float")), (Some(1), Some(&AttrValue::Float(0.0))));
+    assert_eq!(
+        (int(c, "dtype"), c.attribute("value_float")),
+        (Some(1), Some(&AttrValue::Float(0.0)))
+    );
     // Cast: `to` is a pocketnn dtype code; unsupported targets are errors
-    let g = import(&one_node_model(13, node("Cast", "c", &["x"], &["y"], vec![a_int("to", 10)]), X4, vec![]));
+    let g = import(&one_node_model(
+        13,
+        node("Cast", "c", &["x"], &["y"], vec![a_int("to", 10)]),
+        X4,
+        vec![],
+    ));
     assert_eq!(g.values[only_node(&g).outputs[0]].dtype, DType::F16);
-    let e = error(&one_node_model(13, node("Cast", "c", &["x"], &["y"], vec![a_int("to", DOUBLE as i64)]), X4, vec![]));
+    let e = error(&one_node_model(
+        13,
+        node(
+            "Cast",
+            "c",
+            &["x"],
+            &["y"],
+            vec![a_int("to", DOUBLE as i64)],
+        ),
+        X4,
+        vec![],
+    ));
     let text = e.to_string();
-    assert!(text.contains("DOUBLE") && text.contains("Cast") && text.contains("node c"), "{text}");
-    let e = error(&one_node_model(13, node("EyeLike", "e", &["x"], &["y"], vec![a_int("dtype", 5)]), X4, vec![]));
-    assert!(matches!(e, ConvertError::UnsupportedAttribute { .. }), "{e}");
+    assert!(
+        text.contains("DOUBLE") && text.contains("Cast") && text.contains("node c"),
+        "{text}"
+    );
+    let e = error(&one_node_model(
+        13,
+        node("EyeLike", "e", &["x"], &["y"], vec![a_int("dtype", 5)]),
+        X4,
+        vec![],
+    ));
+    assert!(
+        matches!(e, ConvertError::UnsupportedAttribute { .. }),
+        "{e}"
+    );
 }
 
 #[test]
 fn if_branches_become_bodies_reading_outer_values() {
-    let then_g = graph(vec![node("Relu", "t", &["x"], &["ty"], vec![])], vec![], vec![value_info("ty", FLOAT, &[])], vec![]);
-    let else_g = graph(vec![node("Neg", "e", &["x"], &["ey"], vec![])], vec![], vec![value_info("ey", FLOAT, &[])], vec![]);
+    let then_g = graph(
+        vec![node("Relu", "t", &["x"], &["ty"], vec![])],
+        vec![],
+        vec![value_info("ty", FLOAT, &[])],
+        vec![],
+    );
+    let else_g = graph(
+        vec![node("Neg", "e", &["x"], &["ey"], vec![])],
+        vec![],
+        vec![value_info("ey", FLOAT, &[])],
+        vec![],
+    );
     let cond = TensorProtoBool::scalar("cond", true);
-    let n = node("If", "if", &["cond"], &["y"], vec![a_graph("then_branch", then_g), a_graph("else_branch", else_g)]);
+    let n = node(
+        "If",
+        "if",
+        &["cond"],
+        &["y"],
+        vec![
+            a_graph("then_branch", then_g),
+            a_graph("else_branch", else_g),
+        ],
+    );
     let g = import(&one_node_model(13, n, X4, vec![cond]));
     assert_eq!(g.bodies.len(), 3);
     let if_node = only_node(&g);
@@ -320,12 +600,24 @@ impl TensorProtoBool {
 
 #[test]
 fn maxpool_indices_output_is_kept() {
-    let n = node("MaxPool", "p", &["x"], &["y", "idx"], vec![a_ints("kernel_shape", &[2, 2])]);
+    let n = node(
+        "MaxPool",
+        "p",
+        &["x"],
+        &["y", "idx"],
+        vec![a_ints("kernel_shape", &[2, 2])],
+    );
     let g = import(&one_node_model(12, n, X4, vec![]));
     let p = only_node(&g);
     assert_eq!(p.outputs.len(), 2);
     assert_eq!(g.values[p.outputs[1]].dtype, DType::I64);
-    let n = node("MaxPool", "p", &["x"], &["y"], vec![a_str("auto_pad", "SAME_SIDEWAYS")]);
+    let n = node(
+        "MaxPool",
+        "p",
+        &["x"],
+        &["y"],
+        vec![a_str("auto_pad", "SAME_SIDEWAYS")],
+    );
     let e = error(&one_node_model(12, n, X4, vec![])).to_string();
     assert!(e.contains("auto_pad") && e.contains("SAME_SIDEWAYS"), "{e}");
 }
@@ -335,14 +627,24 @@ fn inputs_dims_and_weights_listed_as_inputs() {
     // IR 3 style: the weight is also a graph input
     let w = tensor_f32("w", &[2], &[1.0, 2.0]);
     let nodes = vec![node("Add", "a", &["x", "w"], &["y"], vec![])];
-    let inputs = vec![value_info("x", FLOAT, &[D::S("N"), D::Unknown, D::N(2)]), value_info("w", FLOAT, &[D::N(2)])];
-    let g = import(&model(8, graph(nodes, inputs, vec![value_info("y", FLOAT, &[])], vec![w])));
+    let inputs = vec![
+        value_info("x", FLOAT, &[D::S("N"), D::Unknown, D::N(2)]),
+        value_info("w", FLOAT, &[D::N(2)]),
+    ];
+    let g = import(&model(
+        8,
+        graph(nodes, inputs, vec![value_info("y", FLOAT, &[])], vec![w]),
+    ));
     assert_eq!(g.inputs.len(), 1);
     let x = &g.values[g.inputs[0]];
     assert_eq!(x.name, "x");
     assert_eq!(
         x.shape,
-        Some(vec![Dim::Symbolic("N".into()), Dim::Symbolic("x_dim1".into()), Dim::Fixed(2)])
+        Some(vec![
+            Dim::Symbolic("N".into()),
+            Dim::Symbolic("x_dim1".into()),
+            Dim::Fixed(2)
+        ])
     );
     assert!(g.constant(only_node(&g).inputs[1].unwrap()).is_some());
 }
@@ -350,41 +652,96 @@ fn inputs_dims_and_weights_listed_as_inputs() {
 #[test]
 fn errors_name_op_node_and_opset() {
     // unsupported op, named node
-    let e = error(&one_node_model(13, node("Det", "det1", &["x"], &["y"], vec![]), X4, vec![]));
-    assert_eq!(e.to_string(), "unsupported operator Det in node det1 (opset 13)");
+    let e = error(&one_node_model(
+        13,
+        node("Det", "det1", &["x"], &["y"], vec![]),
+        X4,
+        vec![],
+    ));
+    assert_eq!(
+        e.to_string(),
+        "unsupported operator Det in node det1 (opset 13)"
+    );
     // unnamed node: its index
     let mut n = node("Relu", "", &["x"], &["a"], vec![]);
     n.name = None;
     let mut bad = node("NonMaxSuppression", "", &["a"], &["y"], vec![]);
     bad.name = None;
-    let m = model(13, graph(vec![n, bad], vec![value_info("x", FLOAT, X4)], vec![value_info("y", FLOAT, &[])], vec![]));
-    assert_eq!(error(&m).to_string(), "unsupported operator NonMaxSuppression in node #1 (opset 13)");
+    let m = model(
+        13,
+        graph(
+            vec![n, bad],
+            vec![value_info("x", FLOAT, X4)],
+            vec![value_info("y", FLOAT, &[])],
+            vec![],
+        ),
+    );
+    assert_eq!(
+        error(&m).to_string(),
+        "unsupported operator NonMaxSuppression in node #1 (opset 13)"
+    );
     // another domain
     let mut n = node("FusedConv", "fc", &["x"], &["y"], vec![]);
     n.domain = Some("com.microsoft".into());
     let e = error(&one_node_model(13, n, X4, vec![]));
-    assert_eq!(e.to_string(), "unsupported operator com.microsoft::FusedConv in node fc (opset 13)");
+    assert_eq!(
+        e.to_string(),
+        "unsupported operator com.microsoft::FusedConv in node fc (opset 13)"
+    );
     // a schema version the importer does not know (Mod changed in opset 28)
     let n = node("Mod", "m", &["x", "x"], &["y"], vec![]);
     let e = error(&one_node_model(28, n, X4, vec![]));
-    assert!(matches!(&e, ConvertError::UnsupportedOpVersion { op, node, opset: 28, version: 28 } if op == "Mod" && node == "m"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::UnsupportedOpVersion { op, node, opset: 28, version: 28 } if op == "Mod" && node == "m"),
+        "{e}"
+    );
     // newer opsets work for ops that did not change
-    let g = import(&one_node_model(25, node("Relu", "r", &["x"], &["y"], vec![]), X4, vec![]));
+    let g = import(&one_node_model(
+        25,
+        node("Relu", "r", &["x"], &["y"], vec![]),
+        X4,
+        vec![],
+    ));
     assert_eq!(only_node(&g).op, OpCode::Relu);
     // opsets outside the range
     let relu = || node("Relu", "r", &["x"], &["y"], vec![]);
-    assert!(matches!(error(&one_node_model(6, relu(), X4, vec![])), ConvertError::UnsupportedOpset { opset: 6 }));
-    assert!(matches!(error(&one_node_model(99, relu(), X4, vec![])), ConvertError::UnsupportedOpset { opset: 99 }));
+    assert!(matches!(
+        error(&one_node_model(6, relu(), X4, vec![])),
+        ConvertError::UnsupportedOpset { opset: 6 }
+    ));
+    assert!(matches!(
+        error(&one_node_model(99, relu(), X4, vec![])),
+        ConvertError::UnsupportedOpset { opset: 99 }
+    ));
     // attribute value pocketnn does not support
-    let n = node("LayerNormalization", "ln", &["x", "s"], &["y"], vec![a_int("stash_type", 0)]);
-    let e = error(&one_node_model(17, n, X4, vec![tensor_f32("s", &[4], &[1.0; 4])]));
+    let n = node(
+        "LayerNormalization",
+        "ln",
+        &["x", "s"],
+        &["y"],
+        vec![a_int("stash_type", 0)],
+    );
+    let e = error(&one_node_model(
+        17,
+        n,
+        X4,
+        vec![tensor_f32("s", &[4], &[1.0; 4])],
+    ));
     assert_eq!(
         e.to_string(),
         "operator LayerNormalization in node ln (opset 17): attribute `stash_type`: only 1 (compute in f32) is supported, got 0"
     );
     // a read of an undefined value
-    let e = error(&one_node_model(13, node("Relu", "r", &["nope"], &["y"], vec![]), X4, vec![]));
-    assert!(matches!(&e, ConvertError::UndefinedValue { name, node } if name == "nope" && node == "r"), "{e}");
+    let e = error(&one_node_model(
+        13,
+        node("Relu", "r", &["nope"], &["y"], vec![]),
+        X4,
+        vec![],
+    ));
+    assert!(
+        matches!(&e, ConvertError::UndefinedValue { name, node } if name == "nope" && node == "r"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -398,19 +755,36 @@ fn unsupported_dtypes_and_external_data_name_the_tensor() {
     };
     let n = node("Add", "a", &["x", "w64"], &["y"], vec![]);
     let e = error(&one_node_model(13, n.clone(), X4, vec![w]));
-    assert_eq!(e.to_string(), "tensor `w64` has element type DOUBLE, which pocketnn does not support");
+    assert_eq!(
+        e.to_string(),
+        "tensor `w64` has element type DOUBLE, which pocketnn does not support"
+    );
     let mut w = tensor_f32("w64", &[1], &[]);
     w.data_location = Some(1);
     let e = error(&one_node_model(13, n, X4, vec![w]));
-    assert!(matches!(&e, ConvertError::ExternalData { tensor } if tensor == "w64"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::ExternalData { tensor } if tensor == "w64"),
+        "{e}"
+    );
     // a graph input of an unsupported type
     let relu = node("Relu", "r", &["x"], &["y"], vec![]);
-    let m = model(13, graph(vec![relu], vec![value_info("x", DOUBLE, &[])], vec![value_info("y", FLOAT, &[])], vec![]));
+    let m = model(
+        13,
+        graph(
+            vec![relu],
+            vec![value_info("x", DOUBLE, &[])],
+            vec![value_info("y", FLOAT, &[])],
+            vec![],
+        ),
+    );
     assert!(matches!(&error(&m), ConvertError::UnsupportedDType { tensor, .. } if tensor == "x"));
 }
 
 #[test]
 fn garbage_is_a_decode_error() {
-    assert!(matches!(error(&[0xff, 0xff, 0xff]), ConvertError::Decode { .. }));
+    assert!(matches!(
+        error(&[0xff, 0xff, 0xff]),
+        ConvertError::Decode { .. }
+    ));
     assert!(matches!(error(&[]), ConvertError::MissingOpset));
 }

@@ -70,7 +70,9 @@ fn fold_conv(graph: &Graph, inputs: &[Option<ValueId>], bn: &Affine) -> Option<(
     let new_w: Vec<f32> = w
         .iter()
         .enumerate()
-        .map(|(i, &x)| (f64::from(x) * bn.scale.get(i / per_channel).copied().unwrap_or(1.0)) as f32)
+        .map(|(i, &x)| {
+            (f64::from(x) * bn.scale.get(i / per_channel).copied().unwrap_or(1.0)) as f32
+        })
         .collect();
     let new_b: Vec<f64> = bias
         .iter()
@@ -85,11 +87,7 @@ fn fold_conv(graph: &Graph, inputs: &[Option<ValueId>], bn: &Affine) -> Option<(
 
 /// New `(B, C)` for a Gemm followed by the BN (with `beta` becoming 1), or
 /// `None` to give up.
-fn fold_gemm(
-    graph: &Graph,
-    node: &crate::graph::Node,
-    bn: &Affine,
-) -> Option<(Tensor, Tensor)> {
+fn fold_gemm(graph: &Graph, node: &crate::graph::Node, bn: &Affine) -> Option<(Tensor, Tensor)> {
     let int = |name: &str, default: i64| match node.attribute(name) {
         Some(AttrValue::Int(v)) => Some(*v),
         None => Some(default),
@@ -167,7 +165,11 @@ fn try_fold(graph: &mut Graph, b: usize, n: usize) -> bool {
     let Some(body) = graph.bodies.get(b) else {
         return false;
     };
-    let Some(bn) = body.nodes.get(n).filter(|x| x.op == OpCode::BatchNormalization) else {
+    let Some(bn) = body
+        .nodes
+        .get(n)
+        .filter(|x| x.op == OpCode::BatchNormalization)
+    else {
         return false;
     };
     let Some(&Some(y)) = bn.inputs.first() else {
@@ -181,13 +183,20 @@ fn try_fold(graph: &mut Graph, b: usize, n: usize) -> bool {
         None => 1e-5,
         Some(_) => return false,
     };
-    let Some(p) = body.nodes.iter().position(|x| x.outputs.first() == Some(&y)) else {
+    let Some(p) = body
+        .nodes
+        .iter()
+        .position(|x| x.outputs.first() == Some(&y))
+    else {
         return false;
     };
     let Some(producer) = body.nodes.get(p) else {
         return false;
     };
-    if graph.use_counts().get(y) != Some(&1) || graph.is_body_output(y) || producer.outputs.len() != 1 {
+    if graph.use_counts().get(y) != Some(&1)
+        || graph.is_body_output(y)
+        || producer.outputs.len() != 1
+    {
         return false;
     }
     let Some(affine) = affine(graph, &bn.inputs, epsilon) else {

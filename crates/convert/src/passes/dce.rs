@@ -14,7 +14,13 @@ pub(crate) fn eliminate_dead_code(graph: &mut Graph) -> usize {
         .map(|b| vec![false; b.nodes.len()])
         .collect();
     let mut live_bodies = vec![false; graph.bodies.len()];
-    mark_body(graph, 0, &mut live_values, &mut live_nodes, &mut live_bodies);
+    mark_body(
+        graph,
+        0,
+        &mut live_values,
+        &mut live_nodes,
+        &mut live_bodies,
+    );
 
     let mut removed = 0;
     for (body, live) in graph.bodies.iter_mut().zip(&live_nodes) {

@@ -112,8 +112,8 @@ mod tests {
     #[test]
     fn broadcast_or_combines_masks_like_numpy() {
         // [2,1] | [3] -> [2,3]; row 0 marked in the first, column 2 in the second.
-        let (shape, m) = broadcast_or(&[(&[2, 1], &[true, false]), (&[3], &[false, false, true])])
-            .unwrap();
+        let (shape, m) =
+            broadcast_or(&[(&[2, 1], &[true, false]), (&[3], &[false, false, true])]).unwrap();
         assert_eq!(shape, vec![2, 3]);
         assert_eq!(m, vec![true, true, true, false, false, true]);
         // scalar with nothing marked

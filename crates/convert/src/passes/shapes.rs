@@ -97,7 +97,12 @@ impl<'g> State<'g> {
 pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<'_>) -> usize {
     let mut symbols: Vec<String> = Vec::new();
     for &id in &graph.inputs {
-        for d in graph.value(id).and_then(|v| v.shape.as_ref()).into_iter().flatten() {
+        for d in graph
+            .value(id)
+            .and_then(|v| v.shape.as_ref())
+            .into_iter()
+            .flatten()
+        {
             if let Dim::Symbolic(s) = d
                 && !symbols.contains(s)
             {
@@ -112,13 +117,20 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
     };
     let mut state = State {
         graph,
-        probes: [vec![None; graph.values.len()], vec![None; graph.values.len()]],
+        probes: [
+            vec![None; graph.values.len()],
+            vec![None; graph.values.len()],
+        ],
         masks: vec![None; graph.values.len()],
     };
     for (id, v) in graph.values.iter().enumerate() {
         for p in 0..2 {
             let known = if let Some(t) = &v.constant {
-                Some(Known { dtype: t.dtype(), shape: t.shape().to_vec(), value: None })
+                Some(Known {
+                    dtype: t.dtype(),
+                    shape: t.shape().to_vec(),
+                    value: None,
+                })
             } else if graph.inputs.contains(&id) {
                 v.shape.as_ref().map(|dims| Known {
                     dtype: v.dtype,
@@ -140,7 +152,11 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
         }
     }
 
-    let nodes: Vec<Node> = graph.bodies.first().map(|b| b.nodes.clone()).unwrap_or_default();
+    let nodes: Vec<Node> = graph
+        .bodies
+        .first()
+        .map(|b| b.nodes.clone())
+        .unwrap_or_default();
     let mut unavailable: BTreeMap<OpCode, usize> = BTreeMap::new();
     for node in &nodes {
         if node.op == OpCode::If {
@@ -153,7 +169,10 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
                 continue;
             }
             Err(e) => {
-                log.warn(format!("shape inference: node {} ({}): {e}", node.name, node.op));
+                log.warn(format!(
+                    "shape inference: node {} ({}): {e}",
+                    node.name, node.op
+                ));
                 continue;
             }
         };
@@ -162,7 +181,10 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
             match probe_node(&state, p, node, &*op) {
                 Ok(r) => *result = r,
                 Err(e) => {
-                    log.warn(format!("shape inference: node {} ({}): {e}", node.name, node.op));
+                    log.warn(format!(
+                        "shape inference: node {} ({}): {e}",
+                        node.name, node.op
+                    ));
                     break;
                 }
             }
@@ -187,7 +209,11 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
             "shape inference: operator {op} is not available ({count} node(s)); their outputs have no declared shape"
         ));
     }
-    let State { probes: [a, b], masks, .. } = state;
+    let State {
+        probes: [a, b],
+        masks,
+        ..
+    } = state;
     apply(graph, &nodes, &a, &b, &masks, &symbols, log)
 }
 
@@ -211,7 +237,11 @@ fn probe_node(
     let specs = op.infer(&infos)?;
     if specs.len() < node.outputs.len() {
         return Err(OpError::Unsupported {
-            what: format!("infer returned {} outputs for {}", specs.len(), node.outputs.len()),
+            what: format!(
+                "infer returned {} outputs for {}",
+                specs.len(),
+                node.outputs.len()
+            ),
         });
     }
     let values = evaluate_small(&infos, &specs, op);
@@ -329,7 +359,12 @@ fn output_masks(
 
 /// Masks propagated from the inputs by the op's [`MaskRule`] (probe A's
 /// inputs), or `None` for "every element".
-fn propagate(state: &State<'_>, node: &Node, op: &dyn Operator, a: &[Known]) -> Option<Vec<Vec<bool>>> {
+fn propagate(
+    state: &State<'_>,
+    node: &Node,
+    op: &dyn Operator,
+    a: &[Known],
+) -> Option<Vec<Vec<bool>>> {
     match rule(node.op) {
         MaskRule::Opaque => None,
         MaskRule::Elementwise => {
@@ -337,8 +372,10 @@ fn propagate(state: &State<'_>, node: &Node, op: &dyn Operator, a: &[Known]) -> 
             for id in node.inputs.iter().flatten() {
                 owned.push((state.known(0, *id)?.shape.clone(), state.mask(*id)?));
             }
-            let parts: Vec<(&[usize], &[bool])> =
-                owned.iter().map(|(s, m)| (s.as_slice(), m.as_slice())).collect();
+            let parts: Vec<(&[usize], &[bool])> = owned
+                .iter()
+                .map(|(s, m)| (s.as_slice(), m.as_slice()))
+                .collect();
             let (_, mask) = broadcast_or(&parts)?;
             Some(vec![mask; a.len()])
         }

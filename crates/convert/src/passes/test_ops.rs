@@ -9,10 +9,12 @@ use pocketnn_tensor::{TensorView, TensorViewMut};
 
 /// Builds the stand-in for `op`, or `Unsupported`.
 pub(crate) fn build(op: OpCode, attrs: &[Attribute]) -> OpResult<Box<dyn Operator>> {
-    let fill = attrs.iter().find_map(|a| match (a.name.as_str(), &a.value) {
-        ("value_float", AttrValue::Float(v)) => Some(*v),
-        _ => None,
-    });
+    let fill = attrs
+        .iter()
+        .find_map(|a| match (a.name.as_str(), &a.value) {
+            ("value_float", AttrValue::Float(v)) => Some(*v),
+            _ => None,
+        });
     match op {
         OpCode::Shape
         | OpCode::Gather
@@ -22,14 +24,21 @@ pub(crate) fn build(op: OpCode, attrs: &[Attribute]) -> OpResult<Box<dyn Operato
         | OpCode::Add
         | OpCode::Equal
         | OpCode::Relu => Ok(Box::new(Fake { op, fill: 0.0 })),
-        OpCode::ConstantOfShape => Ok(Box::new(Fake { op, fill: fill.unwrap_or(0.0) })),
-        _ => Err(OpError::Unsupported { what: format!("operator {op}") }),
+        OpCode::ConstantOfShape => Ok(Box::new(Fake {
+            op,
+            fill: fill.unwrap_or(0.0),
+        })),
+        _ => Err(OpError::Unsupported {
+            what: format!("operator {op}"),
+        }),
     }
 }
 
 /// The always-unsupported builder (what `pocketnn_ops` gives today).
 pub(crate) fn build_none(op: OpCode, _: &[Attribute]) -> OpResult<Box<dyn Operator>> {
-    Err(OpError::Unsupported { what: format!("operator {op}") })
+    Err(OpError::Unsupported {
+        what: format!("operator {op}"),
+    })
 }
 
 #[derive(Debug)]
@@ -39,16 +48,24 @@ struct Fake {
 }
 
 fn input<'a>(inputs: &[Option<InputInfo<'a>>], i: usize) -> OpResult<InputInfo<'a>> {
-    inputs.get(i).copied().flatten().ok_or(OpError::MissingInput { index: i })
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or(OpError::MissingInput { index: i })
 }
 
 fn value(inputs: &[Option<InputInfo<'_>>], i: usize) -> OpResult<Vec<i64>> {
-    let v = input(inputs, i)?.value.ok_or(OpError::NeedsValue { index: i })?;
+    let v = input(inputs, i)?
+        .value
+        .ok_or(OpError::NeedsValue { index: i })?;
     Ok(v.to_i64_vec()?)
 }
 
 fn mismatch(reason: &str) -> OpError {
-    OpError::ShapeMismatch { reason: reason.to_string() }
+    OpError::ShapeMismatch {
+        reason: reason.to_string(),
+    }
 }
 
 impl Operator for Fake {
@@ -120,11 +137,19 @@ impl Operator for Fake {
             }
             OpCode::Add | OpCode::Equal => {
                 let y = input(inputs, 1)?;
-                let shape = if y.shape.is_empty() { x.shape.to_vec() } else { y.shape.to_vec() };
+                let shape = if y.shape.is_empty() {
+                    x.shape.to_vec()
+                } else {
+                    y.shape.to_vec()
+                };
                 if !(x.shape.is_empty() || y.shape.is_empty() || x.shape == y.shape) {
                     return Err(mismatch("add stand-in broadcasts scalars only"));
                 }
-                let dtype = if self.op == OpCode::Equal { DType::Bool } else { x.dtype };
+                let dtype = if self.op == OpCode::Equal {
+                    DType::Bool
+                } else {
+                    x.dtype
+                };
                 OutputSpec::new(dtype, shape)
             }
             OpCode::Relu => OutputSpec::new(x.dtype, x.shape.to_vec()),
@@ -135,7 +160,11 @@ impl Operator for Fake {
                     .collect::<OpResult<Vec<_>>>()?;
                 OutputSpec::new(DType::F32, shape)
             }
-            _ => return Err(OpError::Unsupported { what: self.op.to_string() }),
+            _ => {
+                return Err(OpError::Unsupported {
+                    what: self.op.to_string(),
+                });
+            }
         };
         Ok(vec![spec])
     }
@@ -146,8 +175,14 @@ impl Operator for Fake {
         inputs: &[Option<TensorView<'_>>],
         outputs: &mut [TensorViewMut<'_>],
     ) -> OpResult<()> {
-        let x = inputs.first().copied().flatten().ok_or(OpError::MissingInput { index: 0 })?;
-        let out = outputs.first_mut().ok_or(OpError::Unsupported { what: "no output".into() })?;
+        let x = inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or(OpError::MissingInput { index: 0 })?;
+        let out = outputs.first_mut().ok_or(OpError::Unsupported {
+            what: "no output".into(),
+        })?;
         match self.op {
             OpCode::Shape => {
                 let dims: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
@@ -155,11 +190,14 @@ impl Operator for Fake {
             }
             OpCode::Gather => {
                 let size = x.dtype().size();
-                let indices = inputs[1].ok_or(OpError::MissingInput { index: 1 })?.to_i64_vec()?;
+                let indices = inputs[1]
+                    .ok_or(OpError::MissingInput { index: 1 })?
+                    .to_i64_vec()?;
                 let bytes = out.bytes_mut();
                 for (k, &i) in indices.iter().enumerate() {
                     let i = if i < 0 { i + x.shape()[0] as i64 } else { i } as usize;
-                    bytes[k * size..(k + 1) * size].copy_from_slice(&x.bytes()[i * size..(i + 1) * size]);
+                    bytes[k * size..(k + 1) * size]
+                        .copy_from_slice(&x.bytes()[i * size..(i + 1) * size]);
                 }
             }
             OpCode::Unsqueeze | OpCode::Reshape => out.bytes_mut().copy_from_slice(x.bytes()),
@@ -199,7 +237,11 @@ impl Operator for Fake {
                 o.iter_mut().zip(a).for_each(|(o, &v)| *o = v.max(0.0));
             }
             OpCode::ConstantOfShape => out.as_slice_mut::<f32>()?.fill(self.fill),
-            _ => return Err(OpError::Unsupported { what: self.op.to_string() }),
+            _ => {
+                return Err(OpError::Unsupported {
+                    what: self.op.to_string(),
+                });
+            }
         }
         Ok(())
     }
@@ -214,7 +256,9 @@ pub(crate) struct GraphBuilder {
 impl GraphBuilder {
     /// An empty graph.
     pub fn new() -> Self {
-        GraphBuilder { g: crate::graph::Graph::new(21) }
+        GraphBuilder {
+            g: crate::graph::Graph::new(21),
+        }
     }
 
     /// A graph input.
@@ -276,5 +320,8 @@ impl GraphBuilder {
 
 /// An attribute.
 pub(crate) fn attr(name: &str, value: AttrValue) -> Attribute {
-    Attribute { name: name.to_string(), value }
+    Attribute {
+        name: name.to_string(),
+        value,
+    }
 }

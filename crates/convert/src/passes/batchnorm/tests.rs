@@ -21,7 +21,14 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 /// Naive NCHW convolution, stride 1, no padding, `groups` groups.
-fn conv(x: &[f32], xs: [usize; 4], w: &[f32], ws: [usize; 4], b: Option<&[f32]>, groups: usize) -> Vec<f32> {
+fn conv(
+    x: &[f32],
+    xs: [usize; 4],
+    w: &[f32],
+    ws: [usize; 4],
+    b: Option<&[f32]>,
+    groups: usize,
+) -> Vec<f32> {
     let [n, c, h, wd] = xs;
     let [m, cg, kh, kw] = ws;
     let (oh, ow) = (h - kh + 1, wd - kw + 1);
@@ -76,22 +83,40 @@ impl Bn {
     fn add(&self, b: &mut GraphBuilder, input: usize) -> usize {
         let c = self.scale.len();
         let mut ids = vec![Some(input)];
-        for (name, v) in [("s", &self.scale), ("b", &self.bias), ("m", &self.mean), ("v", &self.var)] {
+        for (name, v) in [
+            ("s", &self.scale),
+            ("b", &self.bias),
+            ("m", &self.mean),
+            ("v", &self.var),
+        ] {
             ids.push(Some(b.constant(name, Tensor::from_slice(&[c], v).unwrap())));
         }
-        b.node_in(0, OpCode::BatchNormalization, &ids, &[DType::F32], vec![attr("epsilon", AttrValue::Float(self.eps))])[0]
+        b.node_in(
+            0,
+            OpCode::BatchNormalization,
+            &ids,
+            &[DType::F32],
+            vec![attr("epsilon", AttrValue::Float(self.eps))],
+        )[0]
     }
 }
 
 fn close(a: &[f32], b: &[f32]) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}"
+        );
     }
 }
 
 fn f32s(b: &GraphBuilder, id: Option<usize>) -> Vec<f32> {
-    b.g.constant(id.unwrap()).unwrap().as_slice::<f32>().unwrap().to_vec()
+    b.g.constant(id.unwrap())
+        .unwrap()
+        .as_slice::<f32>()
+        .unwrap()
+        .to_vec()
 }
 
 fn check_conv(groups: usize, with_bias: bool) {
@@ -102,13 +127,25 @@ fn check_conv(groups: usize, with_bias: bool) {
     let bn = Bn::new(6);
 
     let mut b = GraphBuilder::new();
-    let xin = b.input("x", DType::F32, vec![Dim::Fixed(2), Dim::Fixed(4), Dim::Fixed(5), Dim::Fixed(5)]);
+    let xin = b.input(
+        "x",
+        DType::F32,
+        vec![Dim::Fixed(2), Dim::Fixed(4), Dim::Fixed(5), Dim::Fixed(5)],
+    );
     let wid = b.constant("w", Tensor::from_slice(&ws, &w).unwrap());
     let mut inputs = vec![Some(xin), Some(wid)];
     if with_bias {
-        inputs.push(Some(b.constant("bias", Tensor::from_slice(&[6], &bias).unwrap())));
+        inputs.push(Some(
+            b.constant("bias", Tensor::from_slice(&[6], &bias).unwrap()),
+        ));
     }
-    let y = b.node_in(0, OpCode::Conv, &inputs, &[DType::F32], vec![attr("group", AttrValue::Int(groups as i64))])[0];
+    let y = b.node_in(
+        0,
+        OpCode::Conv,
+        &inputs,
+        &[DType::F32],
+        vec![attr("group", AttrValue::Int(groups as i64))],
+    )[0];
     let z = bn.add(&mut b, y);
     b.output(z);
     assert_eq!(fold_batch_norms(&mut b.g, &mut PassLog::default()), 1);
@@ -118,7 +155,10 @@ fn check_conv(groups: usize, with_bias: bool) {
 
     let reference: Vec<f32> = {
         let y = conv(&x, xs, &w, ws, with_bias.then_some(bias.as_slice()), groups);
-        y.iter().enumerate().map(|(i, &v)| bn.apply(v, (i / 9) % 6)).collect()
+        y.iter()
+            .enumerate()
+            .map(|(i, &v)| bn.apply(v, (i / 9) % 6))
+            .collect()
     };
     let new_w = f32s(&b, folded.inputs[1]);
     let new_b = f32s(&b, folded.inputs[2]);
@@ -135,13 +175,28 @@ fn conv_with_and_without_bias_and_groups() {
 }
 
 /// Reference Gemm: alpha * A * op(B) + beta * C (C broadcast over rows).
-fn gemm(a: &[f32], m: usize, k: usize, bm: &[f32], n: usize, trans_b: bool, alpha: f32, beta: f32, c: &[f32]) -> Vec<f32> {
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    a: &[f32],
+    m: usize,
+    k: usize,
+    bm: &[f32],
+    n: usize,
+    trans_b: bool,
+    alpha: f32,
+    beta: f32,
+    c: &[f32],
+) -> Vec<f32> {
     let mut y = vec![0.0; m * n];
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0.0;
             for p in 0..k {
-                let bv = if trans_b { bm[j * k + p] } else { bm[p * n + j] };
+                let bv = if trans_b {
+                    bm[j * k + p]
+                } else {
+                    bm[p * n + j]
+                };
                 acc += a[i * k + p] * bv;
             }
             let cv = if c.len() == 1 { c[0] } else { c[j] };
@@ -176,11 +231,19 @@ fn check_gemm(trans_b: bool, c_shape: Option<&[usize]>) {
     let y = b.node_in(0, OpCode::Gemm, &inputs, &[DType::F32], attrs)[0];
     let z = bn.add(&mut b, y);
     b.output(z);
-    assert_eq!(fold_batch_norms(&mut b.g, &mut PassLog::default()), 1, "transB {trans_b} C {c_shape:?}");
+    assert_eq!(
+        fold_batch_norms(&mut b.g, &mut PassLog::default()),
+        1,
+        "transB {trans_b} C {c_shape:?}"
+    );
     let folded = &b.g.bodies[0].nodes[0];
     assert_eq!(folded.attribute("beta"), Some(&AttrValue::Float(1.0)));
 
-    let c_ref = if c_shape.is_some() { c.clone() } else { vec![0.0] };
+    let c_ref = if c_shape.is_some() {
+        c.clone()
+    } else {
+        vec![0.0]
+    };
     let reference: Vec<f32> = gemm(&a, m, k, &bmat, n, trans_b, alpha, beta, &c_ref)
         .iter()
         .enumerate()
@@ -188,7 +251,10 @@ fn check_gemm(trans_b: bool, c_shape: Option<&[usize]>) {
         .collect();
     let new_b = f32s(&b, folded.inputs[1]);
     let new_c = f32s(&b, folded.inputs[2]);
-    close(&gemm(&a, m, k, &new_b, n, trans_b, alpha, 1.0, &new_c), &reference);
+    close(
+        &gemm(&a, m, k, &new_b, n, trans_b, alpha, 1.0, &new_c),
+        &reference,
+    );
 }
 
 #[test]
@@ -208,7 +274,13 @@ fn gives_up_cleanly_when_it_cannot_fold() {
     let a = b.input("a", DType::F32, vec![Dim::Fixed(3), Dim::Fixed(2)]);
     let bm = b.constant("B", Tensor::from_slice(&[2, 4], &values(8, 1)).unwrap());
     let c = b.constant("C", Tensor::from_slice(&[3, 4], &values(12, 2)).unwrap());
-    let y = b.node_in(0, OpCode::Gemm, &[Some(a), Some(bm), Some(c)], &[DType::F32], vec![])[0];
+    let y = b.node_in(
+        0,
+        OpCode::Gemm,
+        &[Some(a), Some(bm), Some(c)],
+        &[DType::F32],
+        vec![],
+    )[0];
     let z = Bn::new(4).add(&mut b, y);
     b.output(z);
     assert_eq!(fold_batch_norms(&mut b.g, &mut PassLog::default()), 0);
@@ -217,7 +289,10 @@ fn gives_up_cleanly_when_it_cannot_fold() {
     // the Conv output has another reader
     let mut b = GraphBuilder::new();
     let x = b.input("x", DType::F32, vec![]);
-    let w = b.constant("w", Tensor::from_slice(&[2, 1, 1, 1], &[1.0f32, 2.0]).unwrap());
+    let w = b.constant(
+        "w",
+        Tensor::from_slice(&[2, 1, 1, 1], &[1.0f32, 2.0]).unwrap(),
+    );
     let y = b.node(OpCode::Conv, &[x, w], DType::F32);
     let z = Bn::new(2).add(&mut b, y);
     let r = b.node(OpCode::Relu, &[y], DType::F32);

@@ -31,8 +31,26 @@ fn keeps_what_live_subgraphs_read_and_drops_dead_subgraphs() {
     b.g.bodies[3].outputs.push(d3);
     b.g.bodies.push(Default::default());
     b.g.bodies[4].outputs.push(x);
-    b.node_in(0, OpCode::If, &[Some(cond)], &[DType::F32], vec![attr("then_branch", AttrValue::Body(3)), attr("else_branch", AttrValue::Body(4))]);
-    let y = b.node_in(0, OpCode::If, &[Some(cond)], &[DType::F32], vec![attr("then_branch", AttrValue::Body(1)), attr("else_branch", AttrValue::Body(2))])[0];
+    b.node_in(
+        0,
+        OpCode::If,
+        &[Some(cond)],
+        &[DType::F32],
+        vec![
+            attr("then_branch", AttrValue::Body(3)),
+            attr("else_branch", AttrValue::Body(4)),
+        ],
+    );
+    let y = b.node_in(
+        0,
+        OpCode::If,
+        &[Some(cond)],
+        &[DType::F32],
+        vec![
+            attr("then_branch", AttrValue::Body(1)),
+            attr("else_branch", AttrValue::Body(2)),
+        ],
+    )[0];
     b.output(y);
     // the dead If and the Neg inside its branch go; bodies 3 and 4 go, 1 and 2 stay
     assert_eq!(eliminate_dead_code(&mut b.g), 2);
@@ -52,8 +70,26 @@ fn renumbers_bodies_after_a_dead_one() {
         let o = b.node_in(body, OpCode::Relu, &[Some(x)], &[DType::F32], vec![])[0];
         b.g.bodies[body].outputs.push(o);
     }
-    b.node_in(0, OpCode::If, &[Some(cond)], &[DType::F32], vec![attr("then_branch", AttrValue::Body(1)), attr("else_branch", AttrValue::Body(2))]);
-    let y = b.node_in(0, OpCode::If, &[Some(cond)], &[DType::F32], vec![attr("then_branch", AttrValue::Body(3)), attr("else_branch", AttrValue::Body(4))])[0];
+    b.node_in(
+        0,
+        OpCode::If,
+        &[Some(cond)],
+        &[DType::F32],
+        vec![
+            attr("then_branch", AttrValue::Body(1)),
+            attr("else_branch", AttrValue::Body(2)),
+        ],
+    );
+    let y = b.node_in(
+        0,
+        OpCode::If,
+        &[Some(cond)],
+        &[DType::F32],
+        vec![
+            attr("then_branch", AttrValue::Body(3)),
+            attr("else_branch", AttrValue::Body(4)),
+        ],
+    )[0];
     b.output(y);
     eliminate_dead_code(&mut b.g);
     assert_eq!(b.g.bodies.len(), 3);

@@ -20,7 +20,10 @@ fn folds_chains_of_constant_nodes() {
     assert_eq!(fold_constants(&mut b.g, &mut log, &build), 2);
     assert_eq!(b.ops(0), [OpCode::Add]);
     // [1,2]+[10,20] = [11,22]; + [1,2] = [12,24]
-    assert_eq!(b.g.constant(t).unwrap().as_slice::<i64>().unwrap(), &[12, 24]);
+    assert_eq!(
+        b.g.constant(t).unwrap().as_slice::<i64>().unwrap(),
+        &[12, 24]
+    );
     assert_eq!(log.folded_nodes, 2);
     assert_eq!(log.folded_values.len(), 2);
     assert!(log.warnings.is_empty(), "{:?}", log.warnings);
@@ -32,8 +35,20 @@ fn does_not_fold_results_much_larger_than_inputs() {
     let big = b.constant("big", Tensor::from_slice(&[2], &[1024i64, 1024]).unwrap());
     let small = b.constant("small", Tensor::from_slice(&[1], &[16i64]).unwrap());
     let fill = vec![attr("value_float", AttrValue::Float(2.5))];
-    let y_big = b.node_in(0, OpCode::ConstantOfShape, &[Some(big)], &[DType::F32], fill.clone())[0];
-    let y_small = b.node_in(0, OpCode::ConstantOfShape, &[Some(small)], &[DType::F32], fill)[0];
+    let y_big = b.node_in(
+        0,
+        OpCode::ConstantOfShape,
+        &[Some(big)],
+        &[DType::F32],
+        fill.clone(),
+    )[0];
+    let y_small = b.node_in(
+        0,
+        OpCode::ConstantOfShape,
+        &[Some(small)],
+        &[DType::F32],
+        fill,
+    )[0];
     b.output(y_big);
     b.output(y_small);
     let mut log = PassLog::default();
@@ -41,7 +56,10 @@ fn does_not_fold_results_much_larger_than_inputs() {
     assert_eq!(fold_constants(&mut b.g, &mut log, &build), 1);
     assert_eq!(b.ops(0), [OpCode::ConstantOfShape]);
     assert!(b.g.constant(y_big).is_none());
-    assert_eq!(b.g.constant(y_small).unwrap().as_slice::<f32>().unwrap(), &[2.5; 16]);
+    assert_eq!(
+        b.g.constant(y_small).unwrap().as_slice::<f32>().unwrap(),
+        &[2.5; 16]
+    );
 }
 
 #[test]
@@ -53,7 +71,16 @@ fn unavailable_operators_and_if_stay_with_one_warning_per_op() {
     b.g.bodies.push(Default::default());
     b.g.bodies[1].outputs.push(c);
     let cond = b.constant("cond", Tensor::scalar(1u8));
-    let y = b.node_in(0, OpCode::If, &[Some(cond)], &[DType::F32], vec![attr("then_branch", AttrValue::Body(1)), attr("else_branch", AttrValue::Body(1))])[0];
+    let y = b.node_in(
+        0,
+        OpCode::If,
+        &[Some(cond)],
+        &[DType::F32],
+        vec![
+            attr("then_branch", AttrValue::Body(1)),
+            attr("else_branch", AttrValue::Body(1)),
+        ],
+    )[0];
     b.output(n2);
     b.output(y);
     let mut log = PassLog::default();
@@ -73,11 +100,28 @@ fn operator_check_reports_missing_ops_and_rejects_bad_attributes() {
     b.output(y);
     let mut log = PassLog::default();
     check_operators(&b.g, false, &mut log, &build_none).unwrap();
-    assert_eq!(log.warnings, ["operator Relu (1 node(s)) is not implemented by this pocketnn build"]);
+    assert_eq!(
+        log.warnings,
+        ["operator Relu (1 node(s)) is not implemented by this pocketnn build"]
+    );
     let e = check_operators(&b.g, true, &mut PassLog::default(), &build_none).unwrap_err();
-    assert!(matches!(e, ConvertError::Operator { op: OpCode::Relu, .. }), "{e}");
-    let reject = |_: OpCode, _: &[pocketnn_format::Attribute]| -> pocketnn_ops::OpResult<Box<dyn pocketnn_ops::Operator>> {
-        Err(OpError::InvalidAttribute { name: "alpha".into(), reason: "must be positive".into() })
+    assert!(
+        matches!(
+            e,
+            ConvertError::Operator {
+                op: OpCode::Relu,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let reject = |_: OpCode,
+                  _: &[pocketnn_format::Attribute]|
+     -> pocketnn_ops::OpResult<Box<dyn pocketnn_ops::Operator>> {
+        Err(OpError::InvalidAttribute {
+            name: "alpha".into(),
+            reason: "must be positive".into(),
+        })
     };
     let e = check_operators(&b.g, false, &mut PassLog::default(), &reject).unwrap_err();
     assert!(e.to_string().contains("alpha"), "{e}");

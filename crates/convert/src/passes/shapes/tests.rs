@@ -18,7 +18,11 @@ fn i64s(v: &[i64]) -> Tensor {
 
 /// `x: [N, 1, 28, 28]` and `Shape(x)`.
 fn mnist_input(b: &mut GraphBuilder) -> (usize, usize) {
-    let x = b.input("x", DType::F32, vec![n(), Dim::Fixed(1), Dim::Fixed(28), Dim::Fixed(28)]);
+    let x = b.input(
+        "x",
+        DType::F32,
+        vec![n(), Dim::Fixed(1), Dim::Fixed(28), Dim::Fixed(28)],
+    );
     let shape = b.node(OpCode::Shape, &[x], DType::I64);
     (x, shape)
 }
@@ -69,7 +73,10 @@ fn symbol_free_shape_values_are_folded() {
 
     let mut log = PassLog::default();
     assert_eq!(infer_shapes(&mut b.g, &mut log, &build), 3);
-    assert_eq!(b.g.constant(target).unwrap().as_slice::<i64>().unwrap(), &[-1, 28]);
+    assert_eq!(
+        b.g.constant(target).unwrap().as_slice::<i64>().unwrap(),
+        &[-1, 28]
+    );
     assert_eq!(b.ops(0), [OpCode::Shape, OpCode::Reshape]);
     // [N*28, 28]: the first dim is neither fixed nor N
     assert_eq!(b.g.values[rows].shape, None);
@@ -95,7 +102,11 @@ fn comparisons_with_the_batch_are_not_folded() {
 #[test]
 fn two_symbols_and_elementwise_masks() {
     let mut b = GraphBuilder::new();
-    let x = b.input("x", DType::F32, vec![n(), Dim::Symbolic("T".into()), Dim::Fixed(8)]);
+    let x = b.input(
+        "x",
+        DType::F32,
+        vec![n(), Dim::Symbolic("T".into()), Dim::Fixed(8)],
+    );
     let y = b.node(OpCode::Relu, &[x], DType::F32);
     let shape = b.node(OpCode::Shape, &[y], DType::I64);
     // Add(shape, 0): elements 0 and 1 depend on symbols, element 2 does not
@@ -106,7 +117,10 @@ fn two_symbols_and_elementwise_masks() {
     b.output(y);
     b.output(last);
     assert_eq!(infer_shapes(&mut b.g, &mut PassLog::default(), &build), 1);
-    assert_eq!(b.g.values[y].shape, Some(vec![n(), Dim::Symbolic("T".into()), Dim::Fixed(8)]));
+    assert_eq!(
+        b.g.values[y].shape,
+        Some(vec![n(), Dim::Symbolic("T".into()), Dim::Fixed(8)])
+    );
     assert_eq!(b.g.constant(last).unwrap().as_slice::<i64>().unwrap(), &[8]);
     assert!(b.g.constant(same).is_none());
 }
@@ -121,7 +135,13 @@ fn failures_leave_shapes_unknown_with_a_warning() {
     let y = b.node(OpCode::Relu, &[r], DType::F32);
     // an operator this build does not have
     let z = b.node(OpCode::Neg, &[x], DType::F32);
-    let w = b.node_in(0, OpCode::Relu, &[Some(z)], &[DType::F32], vec![attr("unused", AttrValue::Int(0))])[0];
+    let w = b.node_in(
+        0,
+        OpCode::Relu,
+        &[Some(z)],
+        &[DType::F32],
+        vec![attr("unused", AttrValue::Int(0))],
+    )[0];
     b.output(y);
     b.output(w);
     let mut log = PassLog::default();
@@ -131,5 +151,9 @@ fn failures_leave_shapes_unknown_with_a_warning() {
     }
     assert_eq!(log.warnings.len(), 2, "{:?}", log.warnings);
     assert!(log.warnings[0].contains("Reshape"), "{:?}", log.warnings);
-    assert!(log.warnings[1].contains("Neg is not available"), "{:?}", log.warnings);
+    assert!(
+        log.warnings[1].contains("Neg is not available"),
+        "{:?}",
+        log.warnings
+    );
 }
