@@ -119,3 +119,25 @@ fn if_branches_read_outer_values_and_their_own_constants() {
     let cond = &g.values[g.inputs[1] as usize];
     assert_eq!((cond.name.as_str(), cond.dtype), ("cond", DType::Bool));
 }
+
+/// Corrupted models are errors or valid conversions, never panics: every
+/// byte of the small models is replaced by a few values, and the file is cut
+/// at every length.
+#[test]
+fn corrupted_models_never_panic() {
+    for name in ["legacy_opset9.onnx", "if_opset13.onnx"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
+        let original = std::fs::read(path).unwrap();
+        let options = ConvertOptions::default();
+        for i in 0..original.len() {
+            for value in [0x00, 0x01, 0x7f, 0x80, 0xff, original[i] ^ 0x04] {
+                let mut bytes = original.clone();
+                bytes[i] = value;
+                let _ = convert(&bytes, &options);
+            }
+            let _ = convert(&original[..i], &options);
+        }
+    }
+}
