@@ -154,3 +154,81 @@ fn convert_file_leaves_no_partial_output() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// PyTorch's export of `x.flatten(1)` followed by a Gemm, with a symbolic
+/// batch. Once the operators are available, shapes must come out as
+/// `[N, 784]` and `[N, 10]`, and the batch-dependent shape nodes must stay.
+#[test]
+fn flatten_pattern_model_converts_with_symbolic_batch() {
+    let nodes = vec![
+        node("Shape", "shape", &["x"], &["s"], vec![]),
+        node(
+            "Gather",
+            "gather",
+            &["s", "zero"],
+            &["n"],
+            vec![a_int("axis", 0)],
+        ),
+        node("Unsqueeze", "unsqueeze", &["n", "axes"], &["n1"], vec![]),
+        node(
+            "Concat",
+            "concat",
+            &["n1", "minus_one"],
+            &["target"],
+            vec![a_int("axis", 0)],
+        ),
+        node("Reshape", "reshape", &["x", "target"], &["flat"], vec![]),
+        node(
+            "Gemm",
+            "fc",
+            &["flat", "W", "B"],
+            &["y"],
+            vec![a_int("transB", 1)],
+        ),
+    ];
+    let inits = vec![
+        tensor_i64("zero", &[], &[0]),
+        tensor_i64("axes", &[1], &[0]),
+        tensor_i64("minus_one", &[1], &[-1]),
+        tensor_f32("W", &[10, 784], &vec![0.5; 7840]),
+        tensor_f32("B", &[10], &[0.0; 10]),
+    ];
+    let x = value_info("x", FLOAT, &[D::S("N"), D::N(1), D::N(28), D::N(28)]);
+    let c = convert(
+        &model(
+            13,
+            graph(nodes, vec![x], vec![value_info("y", FLOAT, &[])], inits),
+        ),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    let g = &c.model.graph;
+    assert_eq!(c.report.nodes_after(), 6);
+    let all_available = ["Shape", "Gather", "Unsqueeze", "Concat", "Reshape", "Gemm"]
+        .iter()
+        .all(|op| {
+            let attrs = [pocketnn_format::Attribute {
+                name: "axis".into(),
+                value: AttrValue::Int(0),
+            }];
+            let op = OpCode::from_name(op).unwrap();
+            let attrs: &[pocketnn_format::Attribute] =
+                if op == OpCode::Concat { &attrs } else { &[] };
+            pocketnn_ops::build_operator(op, attrs).is_ok()
+        });
+    let shape_of = |name: &str| {
+        g.values
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.shape.clone())
+    };
+    if all_available {
+        let n = || Dim::Symbolic("N".into());
+        assert_eq!(shape_of("flat"), Some(vec![n(), Dim::Fixed(784)]));
+        assert_eq!(shape_of("y"), Some(vec![n(), Dim::Fixed(10)]));
+        assert!(c.report.warnings.is_empty(), "{:?}", c.report.warnings);
+    } else {
+        assert_eq!(shape_of("y"), None);
+        assert!(!c.report.warnings.is_empty());
+    }
+}
