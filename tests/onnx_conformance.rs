@@ -29,7 +29,11 @@ fn onnx_node_conformance() {
     let (mut passed, mut unsupported) = (Vec::new(), Vec::new());
     let mut failed = Vec::new();
     for case in &cases {
-        let name = case.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let result = catch_unwind(AssertUnwindSafe(|| {
             run_case(case, TOLERANCE, SessionOptions::default())
         }));

@@ -24,7 +24,9 @@ fn read_npy_i64(path: &Path) -> Vec<i64> {
 fn argmax(row: &[f32]) -> usize {
     row.iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
         .0
 }
 
@@ -39,7 +41,8 @@ fn top_k(row: &[f32], k: usize) -> Vec<usize> {
 /// with onnxruntime's logits.
 fn check_mnist(name: &str, expected_accuracy: f64) {
     let shared = shared_models_dir();
-    let model = convert_and_load(&shared.join(format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let model = convert_and_load(&shared.join(format!("{name}.onnx")))
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     let (shape, images) = read_npy_f32(&shared.join("mnist5k_test_x.npy"));
     let labels = read_npy_i64(&shared.join("mnist5k_test_y.npy"));
     let (_, reference) = read_npy_f32(&testdata_dir("shared").join(format!("{name}_logits.npy")));
@@ -71,7 +74,10 @@ fn check_mnist(name: &str, expected_accuracy: f64) {
         "{name}: same prediction as onnxruntime on {same}/{n}, accuracy {accuracy:.3}, max |logit diff| {max_diff:.2e}"
     );
     assert_eq!(same, n, "{name}: predictions differ from onnxruntime");
-    assert!((accuracy - expected_accuracy).abs() < 1e-9, "{name}: accuracy {accuracy}");
+    assert!(
+        (accuracy - expected_accuracy).abs() < 1e-9,
+        "{name}: accuracy {accuracy}"
+    );
 }
 
 #[test]
@@ -87,7 +93,8 @@ fn seed_cnn_matches_onnxruntime_on_mnist_test_set() {
 #[test]
 fn efficientnet_lite0_gives_onnxruntime_top5_on_photos() {
     let shared = shared_models_dir();
-    let model = convert_and_load(&shared.join("efficientnet_lite0.onnx")).unwrap_or_else(|e| panic!("{e:?}"));
+    let model = convert_and_load(&shared.join("efficientnet_lite0.onnx"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let (shape, photos) = read_npy_f32(&shared.join("photos_x.npy"));
     let (_, reference) = read_npy_f32(&shared.join("photos_ort_logits.npy"));
     let mut session = Session::new(&model, SessionOptions::default()).expect("session");
@@ -95,7 +102,8 @@ fn efficientnet_lite0_gives_onnxruntime_top5_on_photos() {
     let mut max_diff = 0f32;
     for p in 0..shape[0] {
         let data = &photos[p * per_photo..(p + 1) * per_photo];
-        let view = TensorView::from_slice(&[1, shape[1], shape[2], shape[3]], data).expect("view");
+        let photo_shape = [1, shape[1], shape[2], shape[3]];
+        let view = TensorView::from_slice(&photo_shape, data).expect("view");
         let outputs = session.run_views(&[("x", view)]).expect("run");
         let logits = outputs.get("logits").expect("logits");
         let got = logits.as_slice::<f32>().expect("f32");
@@ -105,5 +113,8 @@ fn efficientnet_lite0_gives_onnxruntime_top5_on_photos() {
         }
         assert_eq!(top_k(got, 5), top_k(want, 5), "photo {p}: top-5 differs");
     }
-    eprintln!("efficientnet_lite0: same top-5 as onnxruntime on {} photos, max |logit diff| {max_diff:.2e}", shape[0]);
+    eprintln!(
+        "efficientnet_lite0: same top-5 as onnxruntime on {} photos, max |logit diff| {max_diff:.2e}",
+        shape[0]
+    );
 }

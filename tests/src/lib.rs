@@ -58,7 +58,7 @@ pub fn convert_and_load(onnx: &Path) -> Result<Model, CaseError> {
             }
         })?;
     let pnn = converted
-        .to_bytes()
+        .to_pnn_bytes()
         .map_err(|e| CaseError::Failed(format!("write: {e}")))?;
     Model::from_bytes(&pnn).map_err(|e| CaseError::Failed(format!("load: {e}")))
 }
@@ -110,12 +110,24 @@ pub struct Tolerance {
 /// Compares `actual` against `expected`: same dtype and shape; floats within
 /// `tol` (NaN matches NaN), everything else bit-exact. Returns a description
 /// of the first mismatch.
-pub fn compare(actual: &TensorView<'_>, expected: &TensorView<'_>, tol: Tolerance) -> Result<(), String> {
+pub fn compare(
+    actual: &TensorView<'_>,
+    expected: &TensorView<'_>,
+    tol: Tolerance,
+) -> Result<(), String> {
     if actual.dtype() != expected.dtype() {
-        return Err(format!("dtype {} != expected {}", actual.dtype(), expected.dtype()));
+        return Err(format!(
+            "dtype {} != expected {}",
+            actual.dtype(),
+            expected.dtype()
+        ));
     }
     if actual.shape() != expected.shape() {
-        return Err(format!("shape {:?} != expected {:?}", actual.shape(), expected.shape()));
+        return Err(format!(
+            "shape {:?} != expected {:?}",
+            actual.shape(),
+            expected.shape()
+        ));
     }
     let floats = |v: &TensorView<'_>| v.to_f32_vec().map_err(|e| e.to_string());
     match actual.dtype() {
@@ -151,7 +163,8 @@ pub fn compare(actual: &TensorView<'_>, expected: &TensorView<'_>, tol: Toleranc
 /// Runs one ONNX test case directory (`model.onnx` + `test_data_set_*`).
 pub fn run_case(dir: &Path, tol: Tolerance, options: SessionOptions) -> Result<(), CaseError> {
     let model = convert_and_load(&dir.join("model.onnx"))?;
-    let mut session = Session::new(&model, options).map_err(|e| CaseError::Failed(e.to_string()))?;
+    let mut session =
+        Session::new(&model, options).map_err(|e| CaseError::Failed(e.to_string()))?;
     let mut sets: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| CaseError::Failed(e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -172,8 +185,11 @@ pub fn run_case(dir: &Path, tol: Tolerance, options: SessionOptions) -> Result<(
                 inputs.len()
             )));
         }
-        let feeds: Vec<(&str, TensorView<'_>)> =
-            names.iter().map(String::as_str).zip(inputs.iter().map(|t| t.view())).collect();
+        let feeds: Vec<(&str, TensorView<'_>)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(inputs.iter().map(|t| t.view()))
+            .collect();
         let outputs = session
             .run_views(&feeds)
             .map_err(|e| CaseError::Failed(format!("run: {e}")))?;
@@ -185,7 +201,9 @@ pub fn run_case(dir: &Path, tol: Tolerance, options: SessionOptions) -> Result<(
             )));
         }
         for (k, want) in expected.iter().enumerate() {
-            let (name, got) = outputs.at(k).ok_or_else(|| CaseError::Failed("missing output".into()))?;
+            let (name, got) = outputs
+                .at(k)
+                .ok_or_else(|| CaseError::Failed("missing output".into()))?;
             compare(&got, &want.view(), tol)
                 .map_err(|e| CaseError::Failed(format!("{}: output {name}: {e}", set.display())))?;
         }

@@ -113,7 +113,10 @@ pub fn run(args: &BenchArgs) -> CliResult {
         println!("{}", args.model.display());
         println!("  threads      {} ({})", session.threads(), session.isa());
         println!("  load         {load_ms:.3} ms");
-        println!("  latency      min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms ({} runs)", args.iters);
+        println!(
+            "  latency      min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms ({} runs)",
+            args.iters
+        );
         match rss {
             Some(b) => println!("  peak RSS     {:.1} MiB", b as f64 / (1024.0 * 1024.0)),
             None => println!("  peak RSS     not available on this OS"),

@@ -56,11 +56,21 @@ pub fn run(path: &Path, as_json: bool) -> CliResult {
     println!("  file size   {} bytes", model.file_size());
     println!("inputs");
     for i in model.inputs() {
-        println!("  {:<24} {:<5} {}", i.name, i.dtype.name(), i.shape_string());
+        println!(
+            "  {:<24} {:<5} {}",
+            i.name,
+            i.dtype.name(),
+            i.shape_string()
+        );
     }
     println!("outputs");
     for o in model.outputs() {
-        println!("  {:<24} {:<5} {}", o.name, o.dtype.name(), o.shape_string());
+        println!(
+            "  {:<24} {:<5} {}",
+            o.name,
+            o.dtype.name(),
+            o.shape_string()
+        );
     }
     println!("operators ({} nodes)", ops.values().sum::<usize>());
     for (op, n) in &ops {

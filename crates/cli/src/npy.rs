@@ -18,7 +18,10 @@ pub fn read_npy(path: &Path) -> Result<Tensor, CliError> {
     let file = std::fs::File::open(path).map_err(|e| bad(path, e.to_string()))?;
     let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| bad(path, e.to_string()))?;
     if npy.order() != npyz::Order::C {
-        return Err(bad(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+        return Err(bad(
+            path,
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray",
+        ));
     }
     let shape: Vec<usize> = npy
         .shape()
@@ -37,7 +40,10 @@ pub fn read_npy(path: &Path) -> Result<Tensor, CliError> {
         (TypeChar::Int, 1) => Tensor::from_slice(&shape, &read_vec::<i8>(npy, path)?),
         (TypeChar::Uint, 1) => Tensor::from_slice(&shape, &read_vec::<u8>(npy, path)?),
         (TypeChar::Bool, 1) => {
-            let v: Vec<u8> = read_vec::<bool>(npy, path)?.into_iter().map(u8::from).collect();
+            let v: Vec<u8> = read_vec::<bool>(npy, path)?
+                .into_iter()
+                .map(u8::from)
+                .collect();
             Tensor::from_bytes(DType::Bool, &shape, &v)
         }
         (c, s) => {

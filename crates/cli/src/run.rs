@@ -13,7 +13,13 @@ use std::path::Path;
 pub fn safe_file_stem(name: &str, taken: &mut HashSet<String>) -> String {
     let mut stem: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if stem.is_empty() || stem.chars().all(|c| c == '.') {
         stem = format!("output{stem}");
@@ -28,7 +34,12 @@ pub fn safe_file_stem(name: &str, taken: &mut HashSet<String>) -> String {
 }
 
 /// Runs the model once and writes every output.
-pub fn run(model_path: &Path, input_args: &[String], output_dir: &Path, threads: usize) -> CliResult {
+pub fn run(
+    model_path: &Path,
+    input_args: &[String],
+    output_dir: &Path,
+    threads: usize,
+) -> CliResult {
     let inputs = read_inputs(input_args)?;
     let model = Model::load(model_path)?;
     let mut session = Session::new(&model, SessionOptions::with_threads(threads))?;
@@ -67,7 +78,9 @@ pub fn top1_per_row(view: &pocketnn::TensorView<'_>) -> Option<Vec<usize>> {
             .map(|row| {
                 row.iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                        if v > best.1 { (i, v) } else { best }
+                    })
                     .0
             })
             .collect(),

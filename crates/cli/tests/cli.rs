@@ -31,7 +31,10 @@ fn assert_clean_failure(out: &Output, code: i32) {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert!(!stderr.contains("RUST_BACKTRACE"), "backtrace hint: {stderr}");
+    assert!(
+        !stderr.contains("RUST_BACKTRACE"),
+        "backtrace hint: {stderr}"
+    );
     assert!(!stderr.trim().is_empty(), "no message");
 }
 
@@ -39,8 +42,17 @@ fn assert_clean_failure(out: &Output, code: i32) {
 fn converted(dir: &Path) -> PathBuf {
     let pnn = dir.join("mlp.pnn");
     let onnx = repo().join("models/seed_mlp.onnx");
-    let out = pocketnn(&["convert", onnx.to_str().unwrap(), "-o", pnn.to_str().unwrap()]);
-    assert!(out.status.success(), "convert failed: {}", text(&out.stderr));
+    let out = pocketnn(&[
+        "convert",
+        onnx.to_str().unwrap(),
+        "-o",
+        pnn.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "convert failed: {}",
+        text(&out.stderr)
+    );
     pnn
 }
 
@@ -62,7 +74,10 @@ fn convert_run_inspect_bench_on_the_shipped_model() {
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "run failed: {}", text(&out.stderr));
-    assert!(stdout.contains("top-1 per row: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"), "{stdout}");
+    assert!(
+        stdout.contains("top-1 per row: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"),
+        "{stdout}"
+    );
     let file = std::fs::File::open(out_dir.join("logits.npy")).expect("logits.npy written");
     let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).unwrap();
     assert_eq!(npy.shape(), &[10, 10]);
@@ -76,10 +91,26 @@ fn convert_run_inspect_bench_on_the_shipped_model() {
     let out = pocketnn(&["inspect", pnn.to_str().unwrap()]);
     assert!(text(&out.stdout).contains("logits"));
 
-    let out = pocketnn(&["bench", pnn.to_str().unwrap(), "--iters", "3", "--warmup", "1", "--json"]);
+    let out = pocketnn(&[
+        "bench",
+        pnn.to_str().unwrap(),
+        "--iters",
+        "3",
+        "--warmup",
+        "1",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bench --json is JSON");
-    for key in ["load_ms", "min_ms", "median_ms", "p90_ms", "peak_rss_bytes", "threads", "iters"] {
+    for key in [
+        "load_ms",
+        "min_ms",
+        "median_ms",
+        "p90_ms",
+        "peak_rss_bytes",
+        "threads",
+        "iters",
+    ] {
         assert!(v.get(key).is_some(), "bench --json lacks {key}: {v}");
     }
     assert_eq!(v["iters"], 3);
@@ -100,22 +131,47 @@ fn errors_are_messages_with_exit_codes_not_panics() {
     let bad_onnx = tmp.path().join("bad.onnx");
     std::fs::write(&bad_onnx, [0xffu8; 64]).unwrap();
     let out_pnn = tmp.path().join("bad.pnn");
-    assert_clean_failure(&pocketnn(&["convert", bad_onnx.to_str().unwrap(), "-o", out_pnn.to_str().unwrap()]), 1);
+    assert_clean_failure(
+        &pocketnn(&[
+            "convert",
+            bad_onnx.to_str().unwrap(),
+            "-o",
+            out_pnn.to_str().unwrap(),
+        ]),
+        1,
+    );
     assert!(!out_pnn.exists(), "a failed convert must not leave a file");
 
     let pnn = converted(tmp.path());
     let p = pnn.to_str().unwrap();
     // usage errors: exit code 2
     assert_clean_failure(&pocketnn(&["run", p]), 2);
-    assert_clean_failure(&pocketnn(&["run", p, "--input", "no-equals-sign", "--output-dir", "x"]), 2);
+    assert_clean_failure(
+        &pocketnn(&["run", p, "--input", "no-equals-sign", "--output-dir", "x"]),
+        2,
+    );
     assert_clean_failure(&pocketnn(&["frobnicate"]), 2);
     // wrong input name and wrong shape: exit code 1 with a message naming it
     let digits = repo().join("models/digits.npy");
-    let out = pocketnn(&["run", p, "--input", &format!("wrong={}", digits.display()), "--output-dir", "x"]);
+    let out = pocketnn(&[
+        "run",
+        p,
+        "--input",
+        &format!("wrong={}", digits.display()),
+        "--output-dir",
+        "x",
+    ]);
     assert_clean_failure(&out, 1);
     assert!(text(&out.stderr).contains("wrong"));
     let labels = repo().join("models/digits_labels.npy");
-    let out = pocketnn(&["run", p, "--input", &format!("input={}", labels.display()), "--output-dir", "x"]);
+    let out = pocketnn(&[
+        "run",
+        p,
+        "--input",
+        &format!("input={}", labels.display()),
+        "--output-dir",
+        "x",
+    ]);
     assert_clean_failure(&out, 1);
     assert!(text(&out.stderr).contains("input"));
 }

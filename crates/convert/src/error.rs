@@ -181,6 +181,31 @@ pub enum ConvertError {
     #[error("writing the .pnn file failed: {source}")]
     Write {
         /// The underlying error.
-        source: std::io::Error,
+        source: pocketnn_format::WriteError,
     },
+}
+
+impl ConvertError {
+    /// True when the model is valid but uses something pocketnn does not
+    /// support (an operator, an opset, an attribute value, a dtype), as
+    /// opposed to a broken model or an I/O failure.
+    pub fn is_unsupported(&self) -> bool {
+        use ConvertError::*;
+        match self {
+            UnsupportedOpset { .. }
+            | UnsupportedOp { .. }
+            | UnsupportedOpVersion { .. }
+            | UnsupportedAttribute { .. }
+            | UnsupportedInput { .. }
+            | UnsupportedOutput { .. }
+            | UnsupportedDType { .. }
+            | UnsupportedValue { .. }
+            | ExternalData { .. } => true,
+            Operator { source, .. } => matches!(
+                source,
+                OpError::Unsupported { .. } | OpError::UnsupportedDType { .. }
+            ),
+            _ => false,
+        }
+    }
 }

@@ -57,9 +57,10 @@ pub struct ConvertOptions {
     /// Infer shapes, declaring them in the file, and fold shape values
     /// (default on).
     pub infer_shapes: bool,
-    /// Fail when an operator the model needs is not implemented by this
-    /// pocketnn build (default off: such operators are listed as warnings,
-    /// since the file can still be read by a newer runtime).
+    /// Fail when an operator the model needs, with the attribute values it
+    /// has, is not implemented by this pocketnn build (default on; when off,
+    /// such operators are listed as warnings, since a newer runtime may
+    /// read the file).
     pub require_operators: bool,
     /// The model name written to the file; default: the ONNX graph's name.
     pub name: Option<String>,
@@ -71,7 +72,7 @@ impl Default for ConvertOptions {
             fold_constants: true,
             fold_batch_norms: true,
             infer_shapes: true,
-            require_operators: false,
+            require_operators: true,
             name: None,
         }
     }
@@ -122,7 +123,7 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     if options.infer_shapes {
         for _ in 0..MAX_SHAPE_ROUNDS {
-            if passes::infer_shapes(&mut graph, &mut log, &build) == 0 {
+            if passes::infer_shapes(&mut graph, &mut log, &build)? == 0 {
                 break;
             }
             if options.fold_constants {

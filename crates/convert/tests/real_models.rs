@@ -3,7 +3,7 @@
 //! be folded and the shapes inferred.
 
 use pocketnn_convert::{ConvertOptions, Converted, convert};
-use pocketnn_format::{AttrValue, Attribute, Dim, OpCode};
+use pocketnn_format::{Dim, OpCode};
 use std::path::PathBuf;
 
 /// The bytes of a shared model: from `$POCKETNN_MODELS`, the `shared/models`
@@ -17,18 +17,6 @@ fn model(name: &str) -> Vec<u8> {
     dirs.push(PathBuf::from("/work/shared/models"));
     let found = dirs.iter().find_map(|d| std::fs::read(d.join(name)).ok());
     found.unwrap_or_else(|| panic!("{name} not found in {dirs:?} (set POCKETNN_MODELS)"))
-}
-
-/// True when this build implements all of `ops`.
-fn available(ops: &[OpCode]) -> bool {
-    let axis = [Attribute {
-        name: "axis".into(),
-        value: AttrValue::Int(0),
-    }];
-    ops.iter().all(|&op| {
-        let attrs: &[Attribute] = if op == OpCode::Concat { &axis } else { &[] };
-        pocketnn_ops::build_operator(op, attrs).is_ok()
-    })
 }
 
 fn convert_model(name: &str) -> Converted {
@@ -65,12 +53,10 @@ fn seed_mlp_converts() {
             Dim::Fixed(28)
         ])
     );
-    if available(&[OpCode::Flatten, OpCode::Gemm, OpCode::Relu]) {
-        assert_eq!(
-            output_shape(&c),
-            Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
-        );
-    }
+    assert_eq!(
+        output_shape(&c),
+        Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
+    );
 }
 
 #[test]
@@ -78,19 +64,10 @@ fn seed_cnn_converts() {
     let c = convert_model("seed_cnn.onnx");
     assert_eq!(ops_after(&c, "Conv"), 2);
     assert_eq!(ops_after(&c, "MaxPool"), 2);
-    let ops = [
-        OpCode::Conv,
-        OpCode::Relu,
-        OpCode::MaxPool,
-        OpCode::Flatten,
-        OpCode::Gemm,
-    ];
-    if available(&ops) {
-        assert_eq!(
-            output_shape(&c),
-            Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
-        );
-    }
+    assert_eq!(
+        output_shape(&c),
+        Some(vec![Dim::Symbolic("N".into()), Dim::Fixed(10)])
+    );
 }
 
 #[test]
@@ -108,31 +85,22 @@ fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
         OpCode::Transpose,
         OpCode::Cast,
     ];
-    if available(&pad_ops) {
-        // every Pad reads constant pads, and nothing of the subgraphs is left
-        let g = &c.model.graph;
-        for node in g.bodies[0].nodes.iter().filter(|n| n.op == OpCode::Pad) {
-            let pads = node.inputs[1].expect("pads input") as usize;
-            assert!(
-                g.values[pads].constant.is_some(),
-                "pads of {} not folded",
-                node.name
-            );
-        }
-        for op in pad_ops.into_iter().filter(|&op| op != OpCode::Reshape) {
-            assert_eq!(ops_after(&c, op.name()), 0, "{op} left");
-        }
-        // the only node left that onnx's own const-analysis does not mark
-        // constant: Conv 49, Clip 33, Pad 17, Add 9, GlobalAveragePool,
-        // Reshape (the flatten before the classifier) and Gemm
-        assert_eq!(ops_after(&c, "Reshape"), 1);
-        assert_eq!(c.report.nodes_after(), 49 + 33 + 17 + 9 + 1 + 1 + 1);
-    } else {
+    // every Pad reads constant pads, and nothing of the subgraphs is left
+    let g = &c.model.graph;
+    for node in g.bodies[0].nodes.iter().filter(|n| n.op == OpCode::Pad) {
+        let pads = node.inputs[1].expect("pads input") as usize;
         assert!(
-            c.report
-                .warnings
-                .iter()
-                .any(|w| w.contains("constant folding"))
+            g.values[pads].constant.is_some(),
+            "pads of {} not folded",
+            node.name
         );
     }
+    for op in pad_ops.into_iter().filter(|&op| op != OpCode::Reshape) {
+        assert_eq!(ops_after(&c, op.name()), 0, "{op} left");
+    }
+    // the only node left that onnx's own const-analysis does not mark
+    // constant: Conv 49, Clip 33, Pad 17, Add 9, GlobalAveragePool,
+    // Reshape (the flatten before the classifier) and Gemm
+    assert_eq!(ops_after(&c, "Reshape"), 1);
+    assert_eq!(c.report.nodes_after(), 49 + 33 + 17 + 9 + 1 + 1 + 1);
 }

@@ -129,6 +129,23 @@ pub(crate) fn lower_node(
             attributes.push(attribute("to", AttrValue::Int(i64::from(dtype.code()))));
             generic(imp, node, ctx, inputs, attributes)
         }
+        "CastLike" => {
+            let target = inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .ok_or_else(|| ctx.input_error(1, "the target_type input is required"))?;
+            let dtype = dtype_of(imp, target);
+            let mut attributes = attrs.pass_through(&[])?;
+            attributes.push(attribute("to", AttrValue::Int(i64::from(dtype.code()))));
+            imp.emit(
+                ctx,
+                OpCode::Cast,
+                inputs[..1].to_vec(),
+                attributes,
+                &node.output,
+            )
+        }
         "EyeLike" => {
             let mut attributes = attrs.pass_through(&["dtype"])?;
             if let Some(code) = attrs.int("dtype")? {
@@ -174,7 +191,7 @@ pub(crate) fn lower_node(
             attrs.check_string("approximate", &["none", "tanh"])?;
             generic(imp, node, ctx, inputs, attrs.pass_through(&[])?)
         }
-        "DepthToSpace" => {
+        "DepthToSpace" | "SpaceToDepth" => {
             attrs.check_string("mode", &["DCR", "CRD"])?;
             generic(imp, node, ctx, inputs, attrs.pass_through(&[])?)
         }

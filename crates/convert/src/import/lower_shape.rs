@@ -131,7 +131,7 @@ fn legacy_resize_attributes(
     ctx: &NodeCtx,
     attrs: &OnnxAttrs<'_>,
 ) -> Result<Vec<Attribute>, ConvertError> {
-    attrs.check_string("mode", &["nearest", "linear"])?;
+    attrs.check_string("mode", &["nearest", "linear", "cubic"])?;
     let mode = attrs
         .string("mode")?
         .unwrap_or_else(|| "nearest".to_string());
@@ -170,7 +170,7 @@ fn upsample(
 }
 
 /// `Resize`: version 10 took `(X, scales)` with asymmetric coordinates and
-/// floor rounding; later versions pass through (cubic mode is rejected).
+/// floor rounding; later versions pass through.
 fn resize(ctx: &NodeCtx, attrs: &OnnxAttrs<'_>, inputs: Inputs) -> Result<Lowered, ConvertError> {
     if ctx.version < 11 {
         let x = required(&inputs, 0, ctx)?;
@@ -180,7 +180,7 @@ fn resize(ctx: &NodeCtx, attrs: &OnnxAttrs<'_>, inputs: Inputs) -> Result<Lowere
             legacy_resize_attributes(ctx, attrs)?,
         )));
     }
-    attrs.check_string("mode", &["nearest", "linear"])?;
+    attrs.check_string("mode", &["nearest", "linear", "cubic"])?;
     attrs.check_string(
         "coordinate_transformation_mode",
         &[

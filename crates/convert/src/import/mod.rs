@@ -103,6 +103,28 @@ pub(crate) struct ImportStats {
     pub producer: String,
 }
 
+/// The error for a model that imports no opset of the default domain: the
+/// first node of another domain (an unsupported operator), else
+/// [`ConvertError::MissingOpset`].
+fn other_domain_error(model: &ModelProto) -> ConvertError {
+    let nodes = model.graph.iter().flat_map(|g| g.node.iter()).enumerate();
+    for (index, node) in nodes {
+        if !matches!(node.domain(), "" | "ai.onnx") {
+            return ConvertError::UnsupportedOp {
+                op: node.op_type().to_string(),
+                domain: format!("{}::", node.domain()),
+                node: if node.name().is_empty() {
+                    format!("#{index}")
+                } else {
+                    node.name().to_string()
+                },
+                opset: 0,
+            };
+        }
+    }
+    ConvertError::MissingOpset
+}
+
 /// Decodes and imports an ONNX model.
 pub(crate) fn import_model(bytes: &[u8]) -> Result<(Graph, ImportStats), ConvertError> {
     let model = ModelProto::decode(bytes).map_err(|source| ConvertError::Decode {
@@ -115,7 +137,7 @@ pub(crate) fn import_model(bytes: &[u8]) -> Result<(Graph, ImportStats), Convert
         .filter(|o| matches!(o.domain(), "" | "ai.onnx"))
         .map(|o| o.version())
         .max()
-        .ok_or(ConvertError::MissingOpset)?;
+        .ok_or_else(|| other_domain_error(&model))?;
     // Beyond the newest opset of the version table, an op may have changed
     // in a way the table does not show.
     if opset < MIN_OPSET || opset > i64::from(NEWEST_ONNX_OPSET) {

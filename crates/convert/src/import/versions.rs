@@ -21,7 +21,7 @@ pub(crate) fn known_versions(op: &str) -> Option<&'static [u32]> {
         // version 6 had no broadcasting: a subset of version 8's behaviour
         "Max" | "Min" => &[6, 8, 12, 13],
         "Sum" | "Mean" => &[6, 8, 13],
-        "Mod" => &[10, 13],
+        "Mod" => &[10, 13, 28],
         "PRelu" => &[7, 9, 16],
         // unary elementwise
         "Sqrt" | "Sigmoid" | "Tanh" | "Exp" | "Log" | "Neg" | "Abs" | "Reciprocal" | "Floor"
@@ -75,14 +75,16 @@ pub(crate) fn known_versions(op: &str) -> Option<&'static [u32]> {
         "Upsample" => &[7, 9],
         "Tile" => &[6, 13],
         "GatherElements" => &[11, 13],
-        "DepthToSpace" => &[1, 11, 13],
-        "SpaceToDepth" => &[1, 13],
+        "DepthToSpace" => &[1, 11, 13, 28],
+        "SpaceToDepth" => &[1, 13, 28],
         // tensor creation and metadata
         "Shape" => &[1, 13, 15, 19, 21, 23, 24, 25],
         "Size" => &[1, 13, 19, 21, 23, 24, 25],
-        "Cast" => &[6, 9, 13, 19, 21, 23, 24, 25],
+        "Cast" => &[6, 9, 13, 19, 21, 23, 24, 25, 28],
+        // lowered to Cast with the target input's dtype
+        "CastLike" => &[15, 19, 21, 23, 24, 25],
         "ConstantOfShape" => &[9, 20, 21, 23, 24, 25],
-        "Range" => &[11],
+        "Range" => &[11, 27],
         "EyeLike" => &[9, 22],
         "Constant" => &[1, 9, 11, 12, 13, 19, 21, 23, 24, 25],
         // removed at import
@@ -116,7 +118,7 @@ mod tests {
                 assert!(real.contains(v), "{op}: {v} is not a since_version of ONNX");
             }
         }
-        for extra in ["Constant", "Dropout", "Upsample"] {
+        for extra in ["Constant", "Dropout", "Upsample", "CastLike"] {
             assert!(known_versions(extra).is_some());
         }
     }

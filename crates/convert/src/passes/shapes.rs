@@ -14,6 +14,7 @@
 
 use super::mask::{MaskRule, broadcast_or, mask_tensor, read_mask, rule};
 use super::{BuildOp, FOLD_ISA, PassLog};
+use crate::error::ConvertError;
 use crate::graph::{Graph, Node, ValueId};
 use pocketnn_format::{DType, Dim, OpCode};
 use pocketnn_ops::{InputInfo, OpError, Operator, OutputSpec};
@@ -94,7 +95,14 @@ impl<'g> State<'g> {
 
 /// Infers the shapes of body 0's values, folds shape values that do not
 /// depend on symbolic dims, and returns how many nodes were folded.
-pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<'_>) -> usize {
+///
+/// Fails only when an operator rejects its inputs' dtypes: dtypes do not
+/// depend on the probe sizes, so the runtime would reject them too.
+pub(crate) fn infer_shapes(
+    graph: &mut Graph,
+    log: &mut PassLog,
+    build: BuildOp<'_>,
+) -> Result<usize, ConvertError> {
     let mut symbols: Vec<String> = Vec::new();
     for &id in &graph.inputs {
         for d in graph
@@ -180,6 +188,13 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
         for (p, result) in results.iter_mut().enumerate() {
             match probe_node(&state, p, node, &*op) {
                 Ok(r) => *result = r,
+                Err(source @ OpError::UnsupportedDType { .. }) => {
+                    return Err(ConvertError::Operator {
+                        op: node.op,
+                        node: node.name.clone(),
+                        source,
+                    });
+                }
                 Err(e) => {
                     log.warn(format!(
                         "shape inference: node {} ({}): {e}",
@@ -214,7 +229,7 @@ pub(crate) fn infer_shapes(graph: &mut Graph, log: &mut PassLog, build: BuildOp<
         masks,
         ..
     } = state;
-    apply(graph, &nodes, &a, &b, &masks, &symbols, log)
+    Ok(apply(graph, &nodes, &a, &b, &masks, &symbols, log))
 }
 
 /// One probe of one node: its outputs, or `None` when an input is unknown.

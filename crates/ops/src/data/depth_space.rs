@@ -126,17 +126,25 @@ impl Operator for DepthToSpace {
 }
 
 /// ONNX `SpaceToDepth`: moves spatial `blocksize × blocksize` tiles into
-/// channels (the inverse of `DepthToSpace` in DCR mode).
+/// channels (the inverse of `DepthToSpace` in the same `mode`).
 #[derive(Debug)]
 pub(crate) struct SpaceToDepth {
     block: usize,
+    column_row_depth: bool,
 }
 
 impl SpaceToDepth {
-    /// Reads `blocksize` (required, positive).
+    /// Reads `blocksize` (required, positive) and `mode` (`DCR`, the
+    /// default, or `CRD`, both as in opset 28).
     pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<SpaceToDepth> {
+        let column_row_depth = match attrs.string("mode", "DCR")? {
+            "DCR" => false,
+            "CRD" => true,
+            other => return Err(attrs.invalid("mode", format!("`{other}` is not DCR or CRD"))),
+        };
         Ok(SpaceToDepth {
             block: block_size(attrs)?,
+            column_row_depth,
         })
     }
 
@@ -155,7 +163,11 @@ impl SpaceToDepth {
         let shape = checked_shape(vec![n, depth, h / b, w / b], data.dtype.size())?;
         Ok(BlockPlan {
             view: [n, c, h / b, b, w / b, b],
-            perm: [0, 3, 5, 1, 2, 4],
+            perm: if self.column_row_depth {
+                [0, 1, 3, 5, 2, 4]
+            } else {
+                [0, 3, 5, 1, 2, 4]
+            },
             spec: OutputSpec::new(data.dtype, shape),
         })
     }

@@ -173,8 +173,10 @@ impl ConvTranspose {
         let dilated = (taps as i128 - 1) * dilation as i128 + 1;
         let natural = stride as i128 * (size as i128 - 1) + extra as i128 + dilated;
         let split = |total: i128| {
-            // Rounds towards zero like the ONNX formulas' integer division.
-            let half = total / 2;
+            // Floor division, as in the ONNX reference implementation: when
+            // output_shape asks for more than the natural size (a negative
+            // total), the extra row goes at the end.
+            let half = total.div_euclid(2);
             if self.window.auto_pad == AutoPad::SameUpper {
                 (half, total - half)
             } else {

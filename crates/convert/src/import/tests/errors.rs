@@ -95,11 +95,12 @@ fn errors_name_op_node_and_opset() {
         e.to_string(),
         "unsupported operator com.microsoft::FusedConv in node fc (opset 13)"
     );
-    // a schema version the importer does not know (Mod changed in opset 28)
-    let n = node("Mod", "m", &["x", "x"], &["y"], vec![]);
-    let e = error(&one_node_model(28, n, X4, vec![]));
+    // a schema version the importer does not know (Upsample-10 is
+    // deprecated: Resize replaced it)
+    let n = node("Upsample", "m", &["x", "s"], &["y"], vec![]);
+    let e = error(&one_node_model(10, n, X4, vec![]));
     assert!(
-        matches!(&e, ConvertError::UnsupportedOpVersion { op, node, opset: 28, version: 28 } if op == "Mod" && node == "m"),
+        matches!(&e, ConvertError::UnsupportedOpVersion { op, node, opset: 10, version: 10 } if op == "Upsample" && node == "m"),
         "{e}"
     );
     // newer opsets work for ops that did not change

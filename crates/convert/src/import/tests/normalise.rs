@@ -253,17 +253,17 @@ fn upsample_and_resize_10_become_asymmetric_floor_resize() {
         matches!(e, ConvertError::UnsupportedOpVersion { version: 10, .. }),
         "{e}"
     );
-    // Resize-11+ passes through; cubic is rejected
+    // Resize-11+ passes through, cubic included; an unknown mode is rejected
     let n = node(
         "Resize",
         "u",
         &["x", "", "s"],
         &["y"],
-        vec![a_str("mode", "cubic")],
+        vec![a_str("mode", "bicubic")],
     );
     let e = error(&one_node_model(13, n, X4, vec![scales()])).to_string();
     assert!(
-        e.contains("cubic") && e.contains("node u") && e.contains("opset 13"),
+        e.contains("bicubic") && e.contains("node u") && e.contains("opset 13"),
         "{e}"
     );
 }
