@@ -250,18 +250,3 @@ fn large_transposes_match_naive() {
         }
     }
 }
-
-#[test]
-#[ignore = "timing only: cargo test -p pocketnn-ops transpose_timing -- --ignored --nocapture"]
-fn transpose_timing() {
-    let x = f32t(&[1024, 1024], &vec![1.0; 1 << 20]);
-    let op = op(OpCode::Transpose, vec![]);
-    let start = std::time::Instant::now();
-    for _ in 0..20 {
-        run(&*op, &[Some(&x)]).unwrap();
-    }
-    println!(
-        "1024x1024 f32 transpose: {:?} per run",
-        start.elapsed() / 20
-    );
-}

@@ -106,10 +106,11 @@ fn explicit_pads_and_output_padding_sweep() {
 }
 
 /// Begin pad the spec's formulas give for an explicit `output_shape`
-/// (`upper` for SAME_UPPER), rounding the half towards zero.
+/// (`upper` for SAME_UPPER), with the half rounded down as in the ONNX
+/// reference implementation (Python's `//`).
 fn begin_pad(natural: i64, output: i64, upper: bool) -> i64 {
     let total = natural - output;
-    let half = total / 2;
+    let half = total.div_euclid(2);
     if upper { half } else { total - half }
 }
 
