@@ -1,18 +1,72 @@
-//! `f32-gemm-scalar`: the reference GEMM every SIMD variant is tested against.
+//! `f32-gemm-4x8-scalar`: the blocked GEMM's portable micro-kernel, in
+//! plain safe Rust (the Miri path, and the fallback on any CPU).
 
-use super::{Accumulate, MatMut, MatRef};
+use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::{GemmKernel, f32_gemm_kernel};
+use crate::isa::Isa;
 
-/// `C = A·B` or `C += A·B`, plain loops, f32 accumulation in k order.
-pub(crate) fn gemm(a: MatRef<'_>, b: MatRef<'_>, mut c: MatMut<'_>, accumulate: Accumulate) {
-    for i in 0..c.rows() {
-        let row = c.row_mut(i);
-        if accumulate == Accumulate::No {
-            row.fill(0.0);
+const INFO: GemmKernel = f32_gemm_kernel(Isa::Scalar);
+const MR: usize = INFO.mr;
+const NR: usize = INFO.nr;
+const _: () = assert!(MR * NR <= MAX_TILE && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+
+/// The portable micro-kernel (needs no token).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScalarKernel;
+
+impl MicroKernel for ScalarKernel {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    fn tile(
+        self,
+        rows: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        c_row_stride: usize,
+        overwrite: bool,
+    ) {
+        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = match rows {
+            1 => f32_gemm_4x8_scalar::<1>,
+            2 => f32_gemm_4x8_scalar::<2>,
+            3 => f32_gemm_4x8_scalar::<3>,
+            _ => f32_gemm_4x8_scalar::<4>,
+        };
+        tile(kc, a, b, c, c_row_stride, overwrite);
+    }
+}
+
+/// `C[0..ROWS, 0..NR] (+)= A panel · B panel`, slices as checked by
+/// [`check_tile_contract`].
+fn f32_gemm_4x8_scalar<const ROWS: usize>(
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    c_row_stride: usize,
+    overwrite: bool,
+) {
+    let mut acc = [[0.0f32; NR]; ROWS];
+    for (a_group, b_row) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+        let Ok(b_row) = <&[f32; NR]>::try_from(b_row) else {
+            continue; // chunks_exact(NR) always yields NR values
+        };
+        for (acc_row, &a_value) in acc.iter_mut().zip(a_group) {
+            for (sum, &b_value) in acc_row.iter_mut().zip(b_row) {
+                *sum += a_value * b_value;
+            }
         }
-        for p in 0..a.cols() {
-            let aip = a.at(i, p);
-            for (j, out) in row.iter_mut().enumerate() {
-                *out += aip * b.at(p, j);
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let out = &mut c[r * c_row_stride..][..NR];
+        if overwrite {
+            out.copy_from_slice(acc_row);
+        } else {
+            for (o, &v) in out.iter_mut().zip(acc_row) {
+                *o += v;
             }
         }
     }

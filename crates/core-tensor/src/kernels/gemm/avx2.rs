@@ -1,0 +1,101 @@
+//! `f32-gemm-6x16-avx2`: 6 rows × 16 columns (two ymm registers per row,
+//! 12 accumulators), AVX2 + FMA.
+
+use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::{GemmKernel, f32_gemm_kernel};
+use crate::isa::{Avx2Token, Isa};
+use std::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
+    _mm256_storeu_ps,
+};
+
+const INFO: GemmKernel = f32_gemm_kernel(Isa::Avx2);
+const MR: usize = INFO.mr;
+const NR: usize = INFO.nr;
+const _: () = assert!(MR == 6 && NR == 16 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () = assert!(MR * NR <= MAX_TILE);
+
+/// The AVX2 micro-kernel; the token proves the CPU has AVX2 and FMA.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Kernel(pub(crate) Avx2Token);
+
+type TileFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
+
+/// The kernel instance for each row count 1..=MR (index `rows - 1`).
+const TILES: [TileFn; MR] = [
+    f32_gemm_6x16_avx2::<1>,
+    f32_gemm_6x16_avx2::<2>,
+    f32_gemm_6x16_avx2::<3>,
+    f32_gemm_6x16_avx2::<4>,
+    f32_gemm_6x16_avx2::<5>,
+    f32_gemm_6x16_avx2::<6>,
+];
+
+impl MicroKernel for Avx2Kernel {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    fn tile(
+        self,
+        rows: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        c_row_stride: usize,
+        overwrite: bool,
+    ) {
+        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = TILES[rows - 1];
+        // SAFETY: `self.0` proves AVX2+FMA; `check_tile_contract` proved that
+        // `a`, `b` and `c` hold every value the kernel touches.
+        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+    }
+}
+
+/// `C[0..ROWS, 0..16] (+)= A panel · B panel`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` points to `kc · 6` values, `b` to
+/// `kc · 16`, and `c` to `(ROWS - 1) · c_row_stride + 16` (the
+/// [`MicroKernel::tile`] contract).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f32_gemm_6x16_avx2<const ROWS: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    c_row_stride: usize,
+    overwrite: bool,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
+    for p in 0..kc {
+        let b_row = b.wrapping_add(p * NR);
+        // SAFETY: p < kc, so values p·16 .. p·16+16 lie in the B panel.
+        let b_lo = unsafe { _mm256_loadu_ps(b_row) };
+        // SAFETY: as above.
+        let b_hi = unsafe { _mm256_loadu_ps(b_row.wrapping_add(8)) };
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: p < kc and r < ROWS <= 6: inside the A panel.
+            let a_value = unsafe { *a.wrapping_add(p * MR + r) };
+            let a_bcast = _mm256_set1_ps(a_value);
+            acc_row[0] = _mm256_fmadd_ps(a_bcast, b_lo, acc_row[0]);
+            acc_row[1] = _mm256_fmadd_ps(a_bcast, b_hi, acc_row[1]);
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let out = c.wrapping_add(r * c_row_stride);
+        let mut sums: [__m256; 2] = *acc_row;
+        if !overwrite {
+            for (half, sum) in sums.iter_mut().enumerate() {
+                // SAFETY: r < ROWS, half·8 + 8 <= 16: inside the C tile.
+                let old = unsafe { _mm256_loadu_ps(out.wrapping_add(half * 8)) };
+                *sum = _mm256_add_ps(old, *sum);
+            }
+        }
+        for (half, sum) in sums.iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { _mm256_storeu_ps(out.wrapping_add(half * 8), *sum) };
+        }
+    }
+}

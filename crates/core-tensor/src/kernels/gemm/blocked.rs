@@ -1,0 +1,234 @@
+//! The blocked, packed GEMM loop, written once and monomorphised per
+//! micro-kernel.
+//!
+//! ```text
+//! for jc in steps of NC over n:            B block: KC × NC, packed once per (jc, pc)
+//!   for pc in steps of KC over k:
+//!     pack B[pc.., jc..] into NR-column panels     (skipped when B is pre-packed)
+//!     for ic in steps of MC over m:        A block: MC × KC, packed, stays in L2
+//!       pack A[ic.., pc..] into MR-row panels
+//!       for jr in steps of NR:             one B panel, stays in L1
+//!         for ir in steps of MR:           one A panel
+//!           micro-kernel: C[ic+ir.., jc+jr..] (+)= A panel · B panel
+//! ```
+//!
+//! The first `pc` block overwrites `C` when asked not to accumulate (so its
+//! old contents are never read); later blocks add to it.
+
+use super::matrix::{MatMut, MatRef};
+use super::pack::{pack_a, pack_b, packed_len};
+use super::{Accumulate, PackedBRef};
+use crate::buffer::AlignedBuf;
+use std::cell::RefCell;
+
+/// The largest `MR × NR` tile any micro-kernel uses (the edge-tile buffer).
+pub(crate) const MAX_TILE: usize = 14 * 32;
+
+/// One register-tiled micro-kernel.
+///
+/// Contract of [`MicroKernel::tile`], which every implementation checks
+/// with assertions before it touches memory:
+/// * `a` holds at least `kc · MR` values: an A panel (see `pack`); the
+///   kernel reads exactly the first `kc · MR`;
+/// * `b` holds at least `kc · NR` values: a B panel; the kernel reads
+///   exactly the first `kc · NR`;
+/// * `c` holds at least `(rows - 1) · c_row_stride + NR` values, with
+///   `1 <= rows <= MR`; the kernel reads and writes only
+///   `c[r · c_row_stride + j]` for `r < rows`, `j < NR`;
+/// * when `overwrite` is true the kernel never reads `c` (NaN there cannot
+///   leak); otherwise it adds its product to `c`.
+pub(crate) trait MicroKernel: Copy {
+    /// Rows of the register tile.
+    const MR: usize;
+    /// Columns of the register tile (the B panel width).
+    const NR: usize;
+
+    /// `C[0..rows, 0..NR] (+)= A panel · B panel` over `kc` steps.
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        self,
+        rows: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        c_row_stride: usize,
+        overwrite: bool,
+    );
+}
+
+/// Checks the slice lengths of the [`MicroKernel::tile`] contract; SIMD
+/// kernels call this before they read or write through raw pointers.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_tile_contract(
+    (mr, nr): (usize, usize),
+    rows: usize,
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    c_row_stride: usize,
+) {
+    assert!(rows >= 1 && rows <= mr, "micro-kernel rows out of range");
+    assert!(a.len() >= kc * mr && b.len() >= kc * nr, "short panel");
+    assert!(
+        c.len() >= (rows - 1) * c_row_stride + nr,
+        "C tile outside the C slice"
+    );
+}
+
+/// The B operand: strided (packed block by block into scratch) or already
+/// packed over its whole depth.
+#[derive(Clone, Copy)]
+pub(crate) enum BOperand<'a> {
+    /// Any strides; packed per `KC × NC` block.
+    Strided(MatRef<'a>),
+    /// Pre-packed `NR`-column panels of the full depth `k`.
+    Packed(PackedBRef<'a>),
+}
+
+/// Packing buffers, reused across calls on one thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    a: AlignedBuf,
+    b: AlignedBuf,
+}
+
+fn as_floats(buf: &mut AlignedBuf, floats: usize) -> &mut [f32] {
+    buf.resize(floats * size_of::<f32>());
+    // AlignedBuf is 64-byte aligned and a multiple of 4 bytes long here.
+    bytemuck::cast_slice_mut(buf.as_bytes_mut())
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's packing buffers (or fresh ones if they are
+/// in use, which only happens if a GEMM is started from inside another).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// Cache block sizes: `kc` deep, `mc` rows of A, `nc` columns of B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Blocking {
+    /// Depth of a block (a B panel `kc × NR` should fit in L1).
+    pub(crate) kc: usize,
+    /// Rows of an A block (`mc × kc` should fit in L2); a multiple of `MR`.
+    pub(crate) mc: usize,
+    /// Columns of a B block; a multiple of `NR`.
+    pub(crate) nc: usize,
+}
+
+impl Blocking {
+    /// True when the sizes suit a kernel with tile `mr × nr`.
+    pub(crate) fn fits(&self, mr: usize, nr: usize) -> bool {
+        self.kc > 0 && self.mc > 0 && self.nc > 0 && self.mc % mr == 0 && self.nc % nr == 0
+    }
+}
+
+/// `C = A·B` or `C += A·B` for `A` m×k, `B` k×n, `C` m×n (shapes checked by
+/// the caller; `blocking` fits the kernel).
+pub(crate) fn gemm_blocked<K: MicroKernel>(
+    kernel: K,
+    blocking: Blocking,
+    a: MatRef<'_>,
+    b: BOperand<'_>,
+    mut c: MatMut<'_>,
+    accumulate: Accumulate,
+    scratch: &mut Scratch,
+) {
+    let (m, k, n) = (a.rows(), a.cols(), c.cols());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if accumulate == Accumulate::No {
+            for i in 0..m {
+                c.row_mut(i).fill(0.0);
+            }
+        }
+        return;
+    }
+    let (mr, nr) = (K::MR, K::NR);
+    assert!(blocking.fits(mr, nr), "cache blocking does not fit the kernel");
+    let c_row_stride = c.row_stride();
+    // Blocks are at most KC × NC and MC × KC: the scratch size is bounded by
+    // the kernel's constants, never by the input shapes.
+    let b_floats = packed_len(n.min(blocking.nc), nr, k.min(blocking.kc)).unwrap_or(0);
+    let a_floats = packed_len(m.min(blocking.mc), mr, k.min(blocking.kc)).unwrap_or(0);
+    let a_buf = as_floats(&mut scratch.a, a_floats);
+    let b_buf = as_floats(&mut scratch.b, b_floats);
+
+    for jc in (0..n).step_by(blocking.nc) {
+        let nc = blocking.nc.min(n - jc);
+        for pc in (0..k).step_by(blocking.kc) {
+            let kc = blocking.kc.min(k - pc);
+            let overwrite = pc == 0 && accumulate == Accumulate::No;
+            // (panels, index of the block's first value, distance between panels)
+            let (panels, first, panel_stride): (&[f32], usize, usize) = match b {
+                BOperand::Strided(b) => {
+                    pack_b(b, (pc, jc), (kc, nc), nr, b_buf);
+                    (b_buf, 0, kc * nr)
+                }
+                BOperand::Packed(p) => (p.data(), (jc / nr) * k * nr + pc * nr, k * nr),
+            };
+            for ic in (0..m).step_by(blocking.mc) {
+                let mc = blocking.mc.min(m - ic);
+                pack_a(a, (ic, pc), (mc, kc), mr, a_buf);
+                for jr in (0..nc).step_by(nr) {
+                    let cols = nr.min(nc - jr);
+                    let b_panel = &panels[first + (jr / nr) * panel_stride..][..kc * nr];
+                    for ir in (0..mc).step_by(mr) {
+                        let rows = mr.min(mc - ir);
+                        let a_panel = &a_buf[(ir / mr) * kc * mr..][..kc * mr];
+                        let (row, col) = (ic + ir, jc + jr);
+                        if cols == nr {
+                            let c_tile = c.tail_from(row, col);
+                            kernel.tile(rows, kc, a_panel, b_panel, c_tile, c_row_stride, overwrite);
+                        } else {
+                            edge_tile(kernel, rows, cols, kc, a_panel, b_panel, &mut c, (row, col), overwrite);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[repr(C, align(64))]
+struct TileBuf([f32; MAX_TILE]);
+
+/// A tile narrower than `NR`: the kernel writes a full tile into a local
+/// buffer, and only the `rows × cols` that exist are merged into `C`.
+#[allow(clippy::too_many_arguments)]
+fn edge_tile<K: MicroKernel>(
+    kernel: K,
+    rows: usize,
+    cols: usize,
+    kc: usize,
+    a_panel: &[f32],
+    b_panel: &[f32],
+    c: &mut MatMut<'_>,
+    (row, col): (usize, usize),
+    overwrite: bool,
+) {
+    let nr = K::NR;
+    let mut buf = TileBuf([0.0; MAX_TILE]);
+    kernel.tile(rows, kc, a_panel, b_panel, &mut buf.0, nr, true);
+    for (r, tile_row) in buf.0.chunks_exact(nr).take(rows).enumerate() {
+        let out = &mut c.row_mut(row + r)[col..col + cols];
+        if overwrite {
+            out.copy_from_slice(&tile_row[..cols]);
+        } else {
+            for (o, &t) in out.iter_mut().zip(tile_row) {
+                *o += t;
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `f32-gemm-6x8-sse41`: 6 rows × 8 columns (two xmm registers per row,
+//! 12 accumulators of the 16 registers), SSE4.1. There is no fused
+//! multiply-add at this tier: each step is a multiply and an add.
+
+use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::{GemmKernel, f32_gemm_kernel};
+use crate::isa::{Sse41Token, Isa};
+use std::arch::x86_64::{
+    __m128, _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps, _mm_setzero_ps, _mm_storeu_ps,
+};
+
+const INFO: GemmKernel = f32_gemm_kernel(Isa::Sse41);
+const MR: usize = INFO.mr;
+const NR: usize = INFO.nr;
+const _: () = assert!(MR == 6 && NR == 8 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () = assert!(MR * NR <= MAX_TILE);
+
+/// The SSE4.1 micro-kernel; the token proves the CPU has SSE4.1.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sse41Kernel(pub(crate) Sse41Token);
+
+type TileFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
+
+/// The kernel instance for each row count 1..=MR (index `rows - 1`).
+const TILES: [TileFn; MR] = [
+    f32_gemm_6x8_sse41::<1>,
+    f32_gemm_6x8_sse41::<2>,
+    f32_gemm_6x8_sse41::<3>,
+    f32_gemm_6x8_sse41::<4>,
+    f32_gemm_6x8_sse41::<5>,
+    f32_gemm_6x8_sse41::<6>,
+];
+
+impl MicroKernel for Sse41Kernel {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    fn tile(
+        self,
+        rows: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        c_row_stride: usize,
+        overwrite: bool,
+    ) {
+        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = TILES[rows - 1];
+        // SAFETY: `self.0` proves SSE4.1; `check_tile_contract` proved that
+        // `a`, `b` and `c` hold every value the kernel touches.
+        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+    }
+}
+
+/// `C[0..ROWS, 0..8] (+)= A panel · B panel`.
+///
+/// # Safety
+/// The CPU has SSE4.1; `a` points to `kc · 6` values, `b` to
+/// `kc · 8`, and `c` to `(ROWS - 1) · c_row_stride + 8` (the
+/// [`MicroKernel::tile`] contract).
+#[target_feature(enable = "sse4.1")]
+unsafe fn f32_gemm_6x8_sse41<const ROWS: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    c_row_stride: usize,
+    overwrite: bool,
+) {
+    let mut acc = [[_mm_setzero_ps(); 2]; ROWS];
+    for p in 0..kc {
+        let b_row = b.wrapping_add(p * NR);
+        // SAFETY: p < kc, so values p·8 .. p·8+8 lie in the B panel.
+        let b_lo = unsafe { _mm_loadu_ps(b_row) };
+        // SAFETY: as above.
+        let b_hi = unsafe { _mm_loadu_ps(b_row.wrapping_add(4)) };
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: p < kc and r < ROWS <= 6: inside the A panel.
+            let a_value = unsafe { *a.wrapping_add(p * MR + r) };
+            let a_bcast = _mm_set1_ps(a_value);
+            acc_row[0] = _mm_add_ps(acc_row[0], _mm_mul_ps(a_bcast, b_lo));
+            acc_row[1] = _mm_add_ps(acc_row[1], _mm_mul_ps(a_bcast, b_hi));
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let out = c.wrapping_add(r * c_row_stride);
+        let mut sums: [__m128; 2] = *acc_row;
+        if !overwrite {
+            for (half, sum) in sums.iter_mut().enumerate() {
+                // SAFETY: r < ROWS, half·4 + 4 <= 8: inside the C tile.
+                let old = unsafe { _mm_loadu_ps(out.wrapping_add(half * 4)) };
+                *sum = _mm_add_ps(old, *sum);
+            }
+        }
+        for (half, sum) in sums.iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { _mm_storeu_ps(out.wrapping_add(half * 4), *sum) };
+        }
+    }
+}
