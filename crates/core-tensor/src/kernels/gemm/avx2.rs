@@ -12,7 +12,8 @@ use std::arch::x86_64::{
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Avx2);
 const MR: usize = INFO.mr;
 const NR: usize = INFO.nr;
-const _: () = assert!(MR == 6 && NR == 16 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () =
+    assert!(MR == 6 && NR == 16 && INFO.mc.is_multiple_of(MR) && INFO.nc.is_multiple_of(NR));
 const _: () = assert!(MR * NR <= MAX_TILE);
 
 /// The AVX2 micro-kernel; the token proves the CPU has AVX2 and FMA.
@@ -49,7 +50,16 @@ impl MicroKernel for Avx2Kernel {
         let tile = TILES[rows - 1];
         // SAFETY: `self.0` proves AVX2+FMA; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
-        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+        unsafe {
+            tile(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                c_row_stride,
+                overwrite,
+            )
+        };
     }
 }
 

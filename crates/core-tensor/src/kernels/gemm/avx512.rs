@@ -12,7 +12,8 @@ use std::arch::x86_64::{
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Avx512);
 const MR: usize = INFO.mr;
 const NR: usize = INFO.nr;
-const _: () = assert!(MR == 14 && NR == 32 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () =
+    assert!(MR == 14 && NR == 32 && INFO.mc.is_multiple_of(MR) && INFO.nc.is_multiple_of(NR));
 const _: () = assert!(MR * NR <= MAX_TILE);
 
 /// The AVX-512 micro-kernel; the token proves the CPU has AVX-512F.
@@ -57,7 +58,16 @@ impl MicroKernel for Avx512Kernel {
         let tile = TILES[rows - 1];
         // SAFETY: `self.0` proves AVX-512F; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
-        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+        unsafe {
+            tile(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                c_row_stride,
+                overwrite,
+            )
+        };
     }
 }
 

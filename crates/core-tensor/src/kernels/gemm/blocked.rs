@@ -128,7 +128,11 @@ pub(crate) struct Blocking {
 impl Blocking {
     /// True when the sizes suit a kernel with tile `mr × nr`.
     pub(crate) fn fits(&self, mr: usize, nr: usize) -> bool {
-        self.kc > 0 && self.mc > 0 && self.nc > 0 && self.mc % mr == 0 && self.nc % nr == 0
+        self.kc > 0
+            && self.mc > 0
+            && self.nc > 0
+            && self.mc.is_multiple_of(mr)
+            && self.nc.is_multiple_of(nr)
     }
 }
 
@@ -156,7 +160,10 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
         return;
     }
     let (mr, nr) = (K::MR, K::NR);
-    assert!(blocking.fits(mr, nr), "cache blocking does not fit the kernel");
+    assert!(
+        blocking.fits(mr, nr),
+        "cache blocking does not fit the kernel"
+    );
     let c_row_stride = c.row_stride();
     // Blocks are at most KC × NC and MC × KC: the scratch size is bounded by
     // the kernel's constants, never by the input shapes.
@@ -190,9 +197,27 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
                         let (row, col) = (ic + ir, jc + jr);
                         if cols == nr {
                             let c_tile = c.tail_from(row, col);
-                            kernel.tile(rows, kc, a_panel, b_panel, c_tile, c_row_stride, overwrite);
+                            kernel.tile(
+                                rows,
+                                kc,
+                                a_panel,
+                                b_panel,
+                                c_tile,
+                                c_row_stride,
+                                overwrite,
+                            );
                         } else {
-                            edge_tile(kernel, rows, cols, kc, a_panel, b_panel, &mut c, (row, col), overwrite);
+                            edge_tile(
+                                kernel,
+                                rows,
+                                cols,
+                                kc,
+                                a_panel,
+                                b_panel,
+                                &mut c,
+                                (row, col),
+                                overwrite,
+                            );
                         }
                     }
                 }

@@ -184,4 +184,3 @@ impl<'a> MatMut<'a> {
         &mut self.data[start..start + self.cols]
     }
 }
-

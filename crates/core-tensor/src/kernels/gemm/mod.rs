@@ -116,7 +116,11 @@ pub const fn f32_gemm_kernel(isa: Isa) -> GemmKernel {
     }
 }
 
-fn check_shapes(a: (usize, usize), b: (usize, usize), c: (usize, usize)) -> Result<(), TensorError> {
+fn check_shapes(
+    a: (usize, usize),
+    b: (usize, usize),
+    c: (usize, usize),
+) -> Result<(), TensorError> {
     if a.1 != b.0 || a.0 != c.0 || b.1 != c.1 {
         return Err(TensorError::MatMulShapeMismatch { a, b, c });
     }
@@ -136,8 +140,19 @@ pub fn gemm_f32(
     c: MatMut<'_>,
     accumulate: Accumulate,
 ) -> Result<(), TensorError> {
-    check_shapes((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()))?;
-    dispatch(isa, default_blocking(isa), a, BOperand::Strided(b), c, accumulate)
+    check_shapes(
+        (a.rows(), a.cols()),
+        (b.rows(), b.cols()),
+        (c.rows(), c.cols()),
+    )?;
+    dispatch(
+        isa,
+        default_blocking(isa),
+        a,
+        BOperand::Strided(b),
+        c,
+        accumulate,
+    )
 }
 
 /// Like [`gemm_f32`], with `B` already packed (see [`PackedB`]).
@@ -152,7 +167,11 @@ pub fn gemm_f32_packed(
     accumulate: Accumulate,
 ) -> Result<(), TensorError> {
     let layout = b.layout();
-    check_shapes((a.rows(), a.cols()), (layout.k, layout.n), (c.rows(), c.cols()))?;
+    check_shapes(
+        (a.rows(), a.cols()),
+        (layout.k, layout.n),
+        (c.rows(), c.cols()),
+    )?;
     let expected = f32_gemm_kernel(isa).nr;
     if layout.nr != expected {
         return Err(TensorError::PackedPanelMismatch {
@@ -161,7 +180,14 @@ pub fn gemm_f32_packed(
             actual: layout.nr,
         });
     }
-    dispatch(isa, default_blocking(isa), a, BOperand::Packed(b), c, accumulate)
+    dispatch(
+        isa,
+        default_blocking(isa),
+        a,
+        BOperand::Packed(b),
+        c,
+        accumulate,
+    )
 }
 
 /// `f32-gemm-scalar`: the reference GEMM, plain loops in k order with no
@@ -173,7 +199,11 @@ pub fn gemm_f32_reference(
     c: MatMut<'_>,
     accumulate: Accumulate,
 ) -> Result<(), TensorError> {
-    check_shapes((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()))?;
+    check_shapes(
+        (a.rows(), a.cols()),
+        (b.rows(), b.cols()),
+        (c.rows(), c.cols()),
+    )?;
     reference::f32_gemm_scalar(a, b, c, accumulate);
     Ok(())
 }
@@ -206,22 +236,54 @@ fn dispatch(
             #[cfg(target_arch = "x86_64")]
             Isa::Sse41 => {
                 let token = crate::isa::Sse41Token::new().ok_or(unavailable)?;
-                gemm_blocked(sse41::Sse41Kernel(token), blocking, a, b, c, accumulate, scratch);
+                gemm_blocked(
+                    sse41::Sse41Kernel(token),
+                    blocking,
+                    a,
+                    b,
+                    c,
+                    accumulate,
+                    scratch,
+                );
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
                 let token = crate::isa::Avx2Token::new().ok_or(unavailable)?;
-                gemm_blocked(avx2::Avx2Kernel(token), blocking, a, b, c, accumulate, scratch);
+                gemm_blocked(
+                    avx2::Avx2Kernel(token),
+                    blocking,
+                    a,
+                    b,
+                    c,
+                    accumulate,
+                    scratch,
+                );
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
                 let token = crate::isa::Avx512Token::new().ok_or(unavailable)?;
-                gemm_blocked(avx512::Avx512Kernel(token), blocking, a, b, c, accumulate, scratch);
+                gemm_blocked(
+                    avx512::Avx512Kernel(token),
+                    blocking,
+                    a,
+                    b,
+                    c,
+                    accumulate,
+                    scratch,
+                );
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => {
                 let token = crate::isa::NeonToken::new().ok_or(unavailable)?;
-                gemm_blocked(neon::NeonKernel(token), blocking, a, b, c, accumulate, scratch);
+                gemm_blocked(
+                    neon::NeonKernel(token),
+                    blocking,
+                    a,
+                    b,
+                    c,
+                    accumulate,
+                    scratch,
+                );
             }
             #[allow(unreachable_patterns)]
             _ => return Err(unavailable),

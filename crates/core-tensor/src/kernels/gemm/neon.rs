@@ -13,7 +13,8 @@ use std::arch::aarch64::{
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Neon);
 const MR: usize = INFO.mr;
 const NR: usize = INFO.nr;
-const _: () = assert!(MR == 8 && NR == 12 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () =
+    assert!(MR == 8 && NR == 12 && INFO.mc.is_multiple_of(MR) && INFO.nc.is_multiple_of(NR));
 const _: () = assert!(MR * NR <= MAX_TILE);
 
 /// The NEON micro-kernel; the token proves the CPU has Advanced SIMD.
@@ -52,7 +53,16 @@ impl MicroKernel for NeonKernel {
         let tile = TILES[rows - 1];
         // SAFETY: `self.0` proves NEON; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
-        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+        unsafe {
+            tile(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                c_row_stride,
+                overwrite,
+            )
+        };
     }
 }
 

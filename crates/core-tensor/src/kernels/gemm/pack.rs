@@ -12,6 +12,9 @@
 
 use super::matrix::MatRef;
 
+/// The most rows an A panel may have (the largest `MR` of any kernel).
+pub(crate) const MAX_PANEL_ROWS: usize = 16;
+
 /// Values `ceil(len / tile) · tile · depth`: the size of the packed panels.
 /// `None` on overflow.
 pub(crate) fn packed_len(len: usize, tile: usize, depth: usize) -> Option<usize> {
@@ -32,18 +35,27 @@ pub(crate) fn pack_a(
     }
     let data = a.data();
     let (rs, cs) = (a.row_stride(), a.col_stride());
-    for (panel_index, panel) in dst.chunks_exact_mut(kc * mr).take(mc.div_ceil(mr)).enumerate() {
+    for (panel_index, panel) in dst
+        .chunks_exact_mut(kc * mr)
+        .take(mc.div_ceil(mr))
+        .enumerate()
+    {
         let first_row = panel_index * mr;
         let rows = mr.min(mc - first_row);
         if rows < mr {
             panel.fill(0.0);
         }
-        if cs == 1 {
-            // Row-major A: read each row contiguously, scatter into the panel.
-            for r in 0..rows {
+        if cs == 1 && rows <= MAX_PANEL_ROWS {
+            // Row-major A: walk the panel's rows side by side so that the
+            // panel is written sequentially (scattered writes are slower).
+            let mut sources: [&[f32]; MAX_PANEL_ROWS] = [&[]; MAX_PANEL_ROWS];
+            for (r, source) in sources.iter_mut().take(rows).enumerate() {
                 let start = (row0 + first_row + r) * rs + col0;
-                for (p, &v) in data[start..start + kc].iter().enumerate() {
-                    panel[p * mr + r] = v;
+                *source = &data[start..start + kc];
+            }
+            for (p, group) in panel.chunks_exact_mut(mr).enumerate() {
+                for (slot, source) in group.iter_mut().zip(&sources[..rows]) {
+                    *slot = source[p];
                 }
             }
         } else if rs == 1 {
@@ -77,7 +89,11 @@ pub(crate) fn pack_b(
     }
     let data = b.data();
     let (rs, cs) = (b.row_stride(), b.col_stride());
-    for (panel_index, panel) in dst.chunks_exact_mut(kc * nr).take(nc.div_ceil(nr)).enumerate() {
+    for (panel_index, panel) in dst
+        .chunks_exact_mut(kc * nr)
+        .take(nc.div_ceil(nr))
+        .enumerate()
+    {
         let first_col = col0 + panel_index * nr;
         let cols = nr.min(nc - panel_index * nr);
         if cols < nr {

@@ -9,9 +9,9 @@
 //! exactly what the micro-kernel reads, so the same bytes can be stored in a
 //! `.pnn` file and used in place.
 
+use super::f32_gemm_kernel;
 use super::matrix::MatRef;
 use super::pack::{pack_b, packed_len};
-use super::f32_gemm_kernel;
 use crate::buffer::AlignedBuf;
 use crate::error::TensorError;
 use crate::isa::Isa;

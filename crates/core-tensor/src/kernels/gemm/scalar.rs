@@ -8,7 +8,8 @@ use crate::isa::Isa;
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Scalar);
 const MR: usize = INFO.mr;
 const NR: usize = INFO.nr;
-const _: () = assert!(MR * NR <= MAX_TILE && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () =
+    assert!(MR * NR <= MAX_TILE && INFO.mc.is_multiple_of(MR) && INFO.nc.is_multiple_of(NR));
 
 /// The portable micro-kernel (needs no token).
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 
 use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
 use super::{GemmKernel, f32_gemm_kernel};
-use crate::isa::{Sse41Token, Isa};
+use crate::isa::{Isa, Sse41Token};
 use std::arch::x86_64::{
     __m128, _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps, _mm_setzero_ps, _mm_storeu_ps,
 };
@@ -12,7 +12,8 @@ use std::arch::x86_64::{
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Sse41);
 const MR: usize = INFO.mr;
 const NR: usize = INFO.nr;
-const _: () = assert!(MR == 6 && NR == 8 && INFO.mc % MR == 0 && INFO.nc % NR == 0);
+const _: () =
+    assert!(MR == 6 && NR == 8 && INFO.mc.is_multiple_of(MR) && INFO.nc.is_multiple_of(NR));
 const _: () = assert!(MR * NR <= MAX_TILE);
 
 /// The SSE4.1 micro-kernel; the token proves the CPU has SSE4.1.
@@ -49,7 +50,16 @@ impl MicroKernel for Sse41Kernel {
         let tile = TILES[rows - 1];
         // SAFETY: `self.0` proves SSE4.1; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
-        unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c_row_stride, overwrite) };
+        unsafe {
+            tile(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                c_row_stride,
+                overwrite,
+            )
+        };
     }
 }
 

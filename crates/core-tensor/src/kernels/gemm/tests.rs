@@ -267,7 +267,7 @@ fn the_kernel_list_is_consistent() {
             kernel.name,
             format!("f32-gemm-{}x{}-{}", kernel.mr, kernel.nr, isa.name())
         );
-        assert!(kernel.mc % kernel.mr == 0 && kernel.nc % kernel.nr == 0);
+        assert!(kernel.mc.is_multiple_of(kernel.mr) && kernel.nc.is_multiple_of(kernel.nr));
         assert!(kernel.mr * kernel.nr <= super::blocked::MAX_TILE);
     }
 }

@@ -10,7 +10,10 @@ const REQUIRE_ENV: &str = "POCKETNN_REQUIRE_ISAS";
 #[test]
 fn required_tiers_are_present() {
     let Ok(list) = std::env::var(REQUIRE_ENV) else {
-        eprintln!("{REQUIRE_ENV} not set; tested tiers: {:?}", Isa::available());
+        eprintln!(
+            "{REQUIRE_ENV} not set; tested tiers: {:?}",
+            Isa::available()
+        );
         return;
     };
     let mut missing = Vec::new();

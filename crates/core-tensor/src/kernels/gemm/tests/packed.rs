@@ -25,7 +25,11 @@ fn packed_layout_is_the_documented_one_for_every_tier() {
                     let (p, c) = (within / nr, within % nr);
                     let col = panel * nr + c;
                     let expected = if col < n { b.at(p, col) } else { 0.0 };
-                    assert_eq!(v.to_bits(), expected.to_bits(), "{isa} {layout:?} k={k} n={n}");
+                    assert_eq!(
+                        v.to_bits(),
+                        expected.to_bits(),
+                        "{isa} {layout:?} k={k} n={n}"
+                    );
                 }
             }
         }
@@ -60,7 +64,11 @@ fn products_with_packed_b_match_the_reference() {
     for run in available_runs() {
         let kernel = run.kernel();
         let (mr, nr) = (kernel.mr, kernel.nr);
-        for (m, k, n) in [(1, 1, 1), (mr + 1, 17, 2 * nr + 1), (2 * mr, kernel.kc + 5, nr - 1)] {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (mr + 1, 17, 2 * nr + 1),
+            (2 * mr, kernel.kc + 5, nr - 1),
+        ] {
             for acc in [Accumulate::No, Accumulate::Yes] {
                 check_packed(run, &mut rng, (m, k, n), acc);
             }

@@ -101,7 +101,17 @@ fn overflowing_products_saturate() {
         )
         .unwrap();
         let inf = f32::INFINITY;
-        let expected = [inf, 3e38, 3e38 * 1e-45, -inf, -3e38, -3e38 * 1e-45, 20.0, 2.0, 2.0 * 1e-45];
+        let expected = [
+            inf,
+            3e38,
+            3e38 * 1e-45,
+            -inf,
+            -3e38,
+            -3e38 * 1e-45,
+            20.0,
+            2.0,
+            2.0 * 1e-45,
+        ];
         assert_eq!(c, expected, "{}", run.kernel().name);
     }
 }
@@ -113,10 +123,24 @@ fn empty_depth_zeroes_or_keeps_c() {
         let a = MatRef::new(&empty, 3, 0, 0, 1).unwrap();
         let b = MatRef::new(&empty, 0, 5, 5, 1).unwrap();
         let mut c = [f32::NAN; 15];
-        gemm_f32(run.isa, a, b, MatMut::row_major(&mut c, 3, 5).unwrap(), Accumulate::No).unwrap();
+        gemm_f32(
+            run.isa,
+            a,
+            b,
+            MatMut::row_major(&mut c, 3, 5).unwrap(),
+            Accumulate::No,
+        )
+        .unwrap();
         assert!(c.iter().all(|&v| v == 0.0), "{}", run.kernel().name);
         let mut c = [7.0; 15];
-        gemm_f32(run.isa, a, b, MatMut::row_major(&mut c, 3, 5).unwrap(), Accumulate::Yes).unwrap();
+        gemm_f32(
+            run.isa,
+            a,
+            b,
+            MatMut::row_major(&mut c, 3, 5).unwrap(),
+            Accumulate::Yes,
+        )
+        .unwrap();
         assert!(c.iter().all(|&v| v == 7.0), "{}", run.kernel().name);
     }
 }
@@ -129,5 +153,8 @@ fn mismatched_shapes_are_an_error() {
     let b = MatRef::row_major(&data, 4, 2).unwrap();
     let c = MatMut::row_major(&mut out, 2, 2).unwrap();
     let err = gemm_f32(crate::isa::Isa::Scalar, a, b, c, Accumulate::No).unwrap_err();
-    assert!(matches!(err, crate::TensorError::MatMulShapeMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, crate::TensorError::MatMulShapeMismatch { .. }),
+        "{err}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Exhaustive small shapes around each kernel's tile, and shapes crossing
 //! the cache blocks, for every tier this CPU has.
 
-use super::{Layout, LAYOUTS, Rng, Run, Stored, check, make_c};
+use super::{LAYOUTS, Layout, Rng, Run, Stored, check, make_c};
 use crate::isa::Isa;
 use crate::kernels::gemm::Accumulate;
 use crate::kernels::gemm::blocked::Blocking;
@@ -27,7 +27,7 @@ fn run_for(isa: Isa) -> Option<Run> {
 fn variant(m: usize, n: usize, k: usize) -> (Layout, Layout, Accumulate, usize) {
     let a_layout = LAYOUTS[(m + k) % LAYOUTS.len()];
     let b_layout = LAYOUTS[(n + 2 * k + m / 3) % LAYOUTS.len()];
-    let acc = if (m + n + k) % 2 == 0 {
+    let acc = if (m + n + k).is_multiple_of(2) {
         Accumulate::No
     } else {
         Accumulate::Yes
@@ -64,9 +64,21 @@ fn block_crossings(run: Run) {
     let (mr, nr) = (kernel.mr, kernel.nr);
     let mut rng = Rng::new(7);
     let tiny_blockings = [
-        Blocking { kc: 1, mc: mr, nc: nr },
-        Blocking { kc: 4, mc: mr, nc: nr },
-        Blocking { kc: 5, mc: 2 * mr, nc: 3 * nr },
+        Blocking {
+            kc: 1,
+            mc: mr,
+            nc: nr,
+        },
+        Blocking {
+            kc: 4,
+            mc: mr,
+            nc: nr,
+        },
+        Blocking {
+            kc: 5,
+            mc: 2 * mr,
+            nc: 3 * nr,
+        },
     ];
     for blocking in tiny_blockings {
         let tiny = Run {
