@@ -15,6 +15,9 @@ use super::matrix::MatRef;
 /// The most rows an A panel may have (the largest `MR` of any kernel).
 pub(crate) const MAX_PANEL_ROWS: usize = 16;
 
+/// The most columns a B panel may have (the largest `NR` of any kernel).
+pub(crate) const MAX_PANEL_COLS: usize = 32;
+
 /// Values `ceil(len / tile) · tile · depth`: the size of the packed panels.
 /// `None` on overflow.
 pub(crate) fn packed_len(len: usize, tile: usize, depth: usize) -> Option<usize> {
@@ -105,13 +108,18 @@ pub(crate) fn pack_b(
                 let start = (row0 + p) * rs + first_col;
                 group[..cols].copy_from_slice(&data[start..start + cols]);
             }
-        } else if rs == 1 {
-            // Column-major B (e.g. a Linear weight used transposed): read each
-            // column contiguously, scatter it down the panel.
-            for c in 0..cols {
+        } else if rs == 1 && cols <= MAX_PANEL_COLS {
+            // Column-major B (e.g. a Linear weight used transposed): walk the
+            // panel's columns side by side, so that they are read as parallel
+            // sequential streams and the panel is written sequentially.
+            let mut sources: [&[f32]; MAX_PANEL_COLS] = [&[]; MAX_PANEL_COLS];
+            for (c, source) in sources.iter_mut().take(cols).enumerate() {
                 let start = (first_col + c) * cs + row0;
-                for (p, &v) in data[start..start + kc].iter().enumerate() {
-                    panel[p * nr + c] = v;
+                *source = &data[start..start + kc];
+            }
+            for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
+                for (slot, source) in group.iter_mut().zip(&sources[..cols]) {
+                    *slot = source[p];
                 }
             }
         } else {
