@@ -1,7 +1,7 @@
 //! `f32-gemm-6x16-avx2`: 6 rows × 16 columns (two ymm registers per row,
 //! 12 accumulators), AVX2 + FMA.
 
-use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Avx2Token, Isa};
 use std::arch::x86_64::{
@@ -20,16 +20,10 @@ const _: () = assert!(MR * NR <= MAX_TILE);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2Kernel(pub(crate) Avx2Token);
 
-type TileFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
-
-/// The kernel instance for each row count 1..=MR (index `rows - 1`).
-const TILES: [TileFn; MR] = [
-    f32_gemm_6x16_avx2::<1>,
-    f32_gemm_6x16_avx2::<2>,
-    f32_gemm_6x16_avx2::<3>,
-    f32_gemm_6x16_avx2::<4>,
-    f32_gemm_6x16_avx2::<5>,
-    f32_gemm_6x16_avx2::<6>,
+/// The kernel instances: `[packed A, A in place][rows - 1]`.
+const TILES: [[TileFn; MR]; 2] = [
+    tile_fns!(f32_gemm_6x16_avx2, true, [1 2 3 4 5 6]),
+    tile_fns!(f32_gemm_6x16_avx2, false, [1 2 3 4 5 6]),
 ];
 
 impl MicroKernel for Avx2Kernel {
@@ -40,20 +34,21 @@ impl MicroKernel for Avx2Kernel {
         self,
         rows: usize,
         kc: usize,
-        a: &[f32],
+        a: ATile<'_>,
         b: &[f32],
         c: &mut [f32],
         c_row_stride: usize,
         overwrite: bool,
     ) {
-        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
-        let tile = TILES[rows - 1];
+        let (a, a_row_stride) = check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = TILES[usize::from(a_row_stride.is_some())][rows - 1];
         // SAFETY: `self.0` proves AVX2+FMA; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
         unsafe {
             tile(
                 kc,
                 a.as_ptr(),
+                a_row_stride.unwrap_or(0),
                 b.as_ptr(),
                 c.as_mut_ptr(),
                 c_row_stride,
@@ -63,16 +58,18 @@ impl MicroKernel for Avx2Kernel {
     }
 }
 
-/// `C[0..ROWS, 0..16] (+)= A panel · B panel`.
+/// `C[0..ROWS, 0..16] (+)= A tile · B panel`.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` points to `kc · 6` values, `b` to
+/// The CPU has AVX2 and FMA; `a` points to a packed panel of `kc · 6` values (`PACKED`) or to
+/// `(ROWS - 1) · a_row_stride + kc` values of A's rows; `b` to
 /// `kc · 16`, and `c` to `(ROWS - 1) · c_row_stride + 16` (the
 /// [`MicroKernel::tile`] contract).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn f32_gemm_6x16_avx2<const ROWS: usize>(
+unsafe fn f32_gemm_6x16_avx2<const ROWS: usize, const PACKED: bool>(
     kc: usize,
     a: *const f32,
+    a_row_stride: usize,
     b: *const f32,
     c: *mut f32,
     c_row_stride: usize,
@@ -86,8 +83,13 @@ unsafe fn f32_gemm_6x16_avx2<const ROWS: usize>(
         // SAFETY: as above.
         let b_hi = unsafe { _mm256_loadu_ps(b_row.wrapping_add(8)) };
         for (r, acc_row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < ROWS <= 6: inside the A panel.
-            let a_value = unsafe { *a.wrapping_add(p * MR + r) };
+            let a_index = if PACKED {
+                p * MR + r
+            } else {
+                r * a_row_stride + p
+            };
+            // SAFETY: p < kc and r < ROWS: inside the A tile.
+            let a_value = unsafe { *a.wrapping_add(a_index) };
             let a_bcast = _mm256_set1_ps(a_value);
             acc_row[0] = _mm256_fmadd_ps(a_bcast, b_lo, acc_row[0]);
             acc_row[1] = _mm256_fmadd_ps(a_bcast, b_hi, acc_row[1]);

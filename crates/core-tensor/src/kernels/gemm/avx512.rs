@@ -1,7 +1,7 @@
 //! `f32-gemm-14x32-avx512`: 14 rows × 32 columns (two zmm registers per
 //! row, 28 accumulators of the 32 registers), AVX-512F.
 
-use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Avx512Token, Isa};
 use std::arch::x86_64::{
@@ -20,24 +20,10 @@ const _: () = assert!(MR * NR <= MAX_TILE);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx512Kernel(pub(crate) Avx512Token);
 
-type TileFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
-
-/// The kernel instance for each row count 1..=MR (index `rows - 1`).
-const TILES: [TileFn; MR] = [
-    f32_gemm_14x32_avx512::<1>,
-    f32_gemm_14x32_avx512::<2>,
-    f32_gemm_14x32_avx512::<3>,
-    f32_gemm_14x32_avx512::<4>,
-    f32_gemm_14x32_avx512::<5>,
-    f32_gemm_14x32_avx512::<6>,
-    f32_gemm_14x32_avx512::<7>,
-    f32_gemm_14x32_avx512::<8>,
-    f32_gemm_14x32_avx512::<9>,
-    f32_gemm_14x32_avx512::<10>,
-    f32_gemm_14x32_avx512::<11>,
-    f32_gemm_14x32_avx512::<12>,
-    f32_gemm_14x32_avx512::<13>,
-    f32_gemm_14x32_avx512::<14>,
+/// The kernel instances: `[packed A, A in place][rows - 1]`.
+const TILES: [[TileFn; MR]; 2] = [
+    tile_fns!(f32_gemm_14x32_avx512, true, [1 2 3 4 5 6 7 8 9 10 11 12 13 14]),
+    tile_fns!(f32_gemm_14x32_avx512, false, [1 2 3 4 5 6 7 8 9 10 11 12 13 14]),
 ];
 
 impl MicroKernel for Avx512Kernel {
@@ -48,20 +34,21 @@ impl MicroKernel for Avx512Kernel {
         self,
         rows: usize,
         kc: usize,
-        a: &[f32],
+        a: ATile<'_>,
         b: &[f32],
         c: &mut [f32],
         c_row_stride: usize,
         overwrite: bool,
     ) {
-        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
-        let tile = TILES[rows - 1];
+        let (a, a_row_stride) = check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = TILES[usize::from(a_row_stride.is_some())][rows - 1];
         // SAFETY: `self.0` proves AVX-512F; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
         unsafe {
             tile(
                 kc,
                 a.as_ptr(),
+                a_row_stride.unwrap_or(0),
                 b.as_ptr(),
                 c.as_mut_ptr(),
                 c_row_stride,
@@ -71,16 +58,18 @@ impl MicroKernel for Avx512Kernel {
     }
 }
 
-/// `C[0..ROWS, 0..32] (+)= A panel · B panel`.
+/// `C[0..ROWS, 0..32] (+)= A tile · B panel`.
 ///
 /// # Safety
-/// The CPU has AVX-512F; `a` points to `kc · 14` values, `b` to `kc · 32`,
+/// The CPU has AVX-512F; `a` points to a packed panel of `kc · 14` values (`PACKED`) or to
+/// `(ROWS - 1) · a_row_stride + kc` values of A's rows; `b` to `kc · 32`,
 /// and `c` to `(ROWS - 1) · c_row_stride + 32` (the [`MicroKernel::tile`]
 /// contract).
 #[target_feature(enable = "avx512f")]
-unsafe fn f32_gemm_14x32_avx512<const ROWS: usize>(
+unsafe fn f32_gemm_14x32_avx512<const ROWS: usize, const PACKED: bool>(
     kc: usize,
     a: *const f32,
+    a_row_stride: usize,
     b: *const f32,
     c: *mut f32,
     c_row_stride: usize,
@@ -94,8 +83,13 @@ unsafe fn f32_gemm_14x32_avx512<const ROWS: usize>(
         // SAFETY: as above.
         let b_hi = unsafe { _mm512_loadu_ps(b_row.wrapping_add(16)) };
         for (r, acc_row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < ROWS <= 14: inside the A panel.
-            let a_value = unsafe { *a.wrapping_add(p * MR + r) };
+            let a_index = if PACKED {
+                p * MR + r
+            } else {
+                r * a_row_stride + p
+            };
+            // SAFETY: p < kc and r < ROWS: inside the A tile.
+            let a_value = unsafe { *a.wrapping_add(a_index) };
             let a_bcast = _mm512_set1_ps(a_value);
             acc_row[0] = _mm512_fmadd_ps(a_bcast, b_lo, acc_row[0]);
             acc_row[1] = _mm512_fmadd_ps(a_bcast, b_hi, acc_row[1]);

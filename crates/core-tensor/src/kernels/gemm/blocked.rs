@@ -12,6 +12,8 @@
 //!           micro-kernel: C[ic+ir.., jc+jr..] (+)= A panel · B panel
 //! ```
 //!
+//! A row-major `A` is not packed when `n` is small (see
+//! [`Blocking::a_in_place_max_n`]): the kernel then reads its rows in place.
 //! The first `pc` block overwrites `C` when asked not to accumulate (so its
 //! old contents are never read); later blocks add to it.
 
@@ -24,17 +26,35 @@ use std::cell::RefCell;
 /// The largest `MR × NR` tile any micro-kernel uses (the edge-tile buffer).
 pub(crate) const MAX_TILE: usize = 14 * 32;
 
+/// Where a micro-kernel reads its rows of A.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ATile<'a> {
+    /// A packed panel (see `pack`): value `(r, p)` is at `p · MR + r`.
+    Packed(&'a [f32]),
+    /// A itself, read in place (its column stride is 1): value `(r, p)` is
+    /// at `r · row_stride + p`.
+    Rows {
+        /// From the tile's first element on.
+        data: &'a [f32],
+        /// Distance between the tile's rows.
+        row_stride: usize,
+    },
+}
+
 /// One register-tiled micro-kernel.
 ///
 /// Contract of [`MicroKernel::tile`], which every implementation checks
-/// with assertions before it touches memory:
-/// * `a` holds at least `kc · MR` values: an A panel (see `pack`); the
-///   kernel reads exactly the first `kc · MR`;
+/// with [`check_tile_contract`] before it touches memory:
+/// * `1 <= rows <= MR`;
+/// * `a` is a packed panel of at least `kc · MR` values, or rows of A with
+///   at least `(rows - 1) · row_stride + kc` values; the kernel reads only
+///   the `rows × kc` values of the tile (in a packed panel, the first
+///   `kc · MR` values, zero past `rows`);
 /// * `b` holds at least `kc · NR` values: a B panel; the kernel reads
 ///   exactly the first `kc · NR`;
-/// * `c` holds at least `(rows - 1) · c_row_stride + NR` values, with
-///   `1 <= rows <= MR`; the kernel reads and writes only
-///   `c[r · c_row_stride + j]` for `r < rows`, `j < NR`;
+/// * `c` holds at least `(rows - 1) · c_row_stride + NR` values; the kernel
+///   reads and writes only `c[r · c_row_stride + j]` for `r < rows`,
+///   `j < NR`;
 /// * when `overwrite` is true the kernel never reads `c` (NaN there cannot
 ///   leak); otherwise it adds its product to `c`.
 pub(crate) trait MicroKernel: Copy {
@@ -43,13 +63,13 @@ pub(crate) trait MicroKernel: Copy {
     /// Columns of the register tile (the B panel width).
     const NR: usize;
 
-    /// `C[0..rows, 0..NR] (+)= A panel · B panel` over `kc` steps.
+    /// `C[0..rows, 0..NR] (+)= A tile · B panel` over `kc` steps.
     #[allow(clippy::too_many_arguments)]
     fn tile(
         self,
         rows: usize,
         kc: usize,
-        a: &[f32],
+        a: ATile<'_>,
         b: &[f32],
         c: &mut [f32],
         c_row_stride: usize,
@@ -57,26 +77,55 @@ pub(crate) trait MicroKernel: Copy {
     );
 }
 
-/// Checks the slice lengths of the [`MicroKernel::tile`] contract; SIMD
-/// kernels call this before they read or write through raw pointers.
+/// Checks the slice lengths of the [`MicroKernel::tile`] contract (SIMD
+/// kernels call this before they read or write through raw pointers), and
+/// returns A's data with the distance between its rows (0 for a packed
+/// panel, whose layout the kernel knows).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn check_tile_contract(
+pub(crate) fn check_tile_contract<'a>(
     (mr, nr): (usize, usize),
     rows: usize,
     kc: usize,
-    a: &[f32],
+    a: ATile<'a>,
     b: &[f32],
     c: &[f32],
     c_row_stride: usize,
-) {
+) -> (&'a [f32], Option<usize>) {
     assert!(rows >= 1 && rows <= mr, "micro-kernel rows out of range");
-    assert!(a.len() >= kc * mr && b.len() >= kc * nr, "short panel");
+    assert!(b.len() >= kc * nr, "short B panel");
+    let a = match a {
+        ATile::Packed(panel) => {
+            assert!(panel.len() >= kc * mr, "short A panel");
+            (panel, None)
+        }
+        ATile::Rows { data, row_stride } => {
+            let needed = (rows - 1)
+                .checked_mul(row_stride)
+                .and_then(|x| x.checked_add(kc));
+            assert!(needed.is_some_and(|n| n <= data.len()), "short A rows");
+            (data, Some(row_stride))
+        }
+    };
     assert!(
         c.len() >= (rows - 1) * c_row_stride + nr,
         "C tile outside the C slice"
     );
+    a
 }
+
+/// A micro-kernel instance: `(kc, a, a_row_stride, b, c, c_row_stride,
+/// overwrite)`; `a_row_stride` is ignored for a packed A panel.
+pub(crate) type TileFn = unsafe fn(usize, *const f32, usize, *const f32, *mut f32, usize, bool);
+
+/// The instances `[f::<1, PACKED>, f::<2, PACKED>, …]` of a kernel that is
+/// generic over its row count and A's layout.
+macro_rules! tile_fns {
+    ($f:ident, $packed:literal, [$($rows:literal)*]) => {
+        [$($f::<$rows, $packed>),*]
+    };
+}
+pub(crate) use tile_fns;
 
 /// The B operand: strided (packed block by block into scratch) or already
 /// packed over its whole depth.
@@ -123,6 +172,9 @@ pub(crate) struct Blocking {
     pub(crate) mc: usize,
     /// Columns of a B block; a multiple of `NR`.
     pub(crate) nc: usize,
+    /// A row-major A is read in place instead of packed when `n` is at most
+    /// this (each A tile then meets at most this many columns of B).
+    pub(crate) a_in_place_max_n: usize,
 }
 
 impl Blocking {
@@ -169,7 +221,10 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
     // the kernel's constants, never by the input shapes.
     let b_floats = packed_len(n.min(blocking.nc), nr, k.min(blocking.kc)).unwrap_or(0);
     let a_floats = packed_len(m.min(blocking.mc), mr, k.min(blocking.kc)).unwrap_or(0);
-    let a_buf = as_floats(&mut scratch.a, a_floats);
+    // A row-major A is read in place (packing it costs a pass over A that
+    // only pays off when many B panels reuse each A panel).
+    let a_in_place = a.col_stride() == 1 && n <= blocking.a_in_place_max_n;
+    let a_buf = as_floats(&mut scratch.a, if a_in_place { 0 } else { a_floats });
     let b_buf = as_floats(&mut scratch.b, b_floats);
 
     for jc in (0..n).step_by(blocking.nc) {
@@ -187,37 +242,29 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
             };
             for ic in (0..m).step_by(blocking.mc) {
                 let mc = blocking.mc.min(m - ic);
-                pack_a(a, (ic, pc), (mc, kc), mr, a_buf);
+                if !a_in_place {
+                    pack_a(a, (ic, pc), (mc, kc), mr, a_buf);
+                }
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
                     let b_panel = &panels[first + (jr / nr) * panel_stride..][..kc * nr];
                     for ir in (0..mc).step_by(mr) {
                         let rows = mr.min(mc - ir);
-                        let a_panel = &a_buf[(ir / mr) * kc * mr..][..kc * mr];
+                        let a_tile = if a_in_place {
+                            ATile::Rows {
+                                data: &a.data()[(ic + ir) * a.row_stride() + pc..],
+                                row_stride: a.row_stride(),
+                            }
+                        } else {
+                            ATile::Packed(&a_buf[(ir / mr) * kc * mr..][..kc * mr])
+                        };
                         let (row, col) = (ic + ir, jc + jr);
                         if cols == nr {
                             let c_tile = c.tail_from(row, col);
-                            kernel.tile(
-                                rows,
-                                kc,
-                                a_panel,
-                                b_panel,
-                                c_tile,
-                                c_row_stride,
-                                overwrite,
-                            );
+                            kernel.tile(rows, kc, a_tile, b_panel, c_tile, c_row_stride, overwrite);
                         } else {
-                            edge_tile(
-                                kernel,
-                                rows,
-                                cols,
-                                kc,
-                                a_panel,
-                                b_panel,
-                                &mut c,
-                                (row, col),
-                                overwrite,
-                            );
+                            let tile = (rows, cols, kc);
+                            edge_tile(kernel, tile, a_tile, b_panel, &mut c, (row, col), overwrite);
                         }
                     }
                 }
@@ -231,13 +278,10 @@ struct TileBuf([f32; MAX_TILE]);
 
 /// A tile narrower than `NR`: the kernel writes a full tile into a local
 /// buffer, and only the `rows × cols` that exist are merged into `C`.
-#[allow(clippy::too_many_arguments)]
 fn edge_tile<K: MicroKernel>(
     kernel: K,
-    rows: usize,
-    cols: usize,
-    kc: usize,
-    a_panel: &[f32],
+    (rows, cols, kc): (usize, usize, usize),
+    a_tile: ATile<'_>,
     b_panel: &[f32],
     c: &mut MatMut<'_>,
     (row, col): (usize, usize),
@@ -245,7 +289,7 @@ fn edge_tile<K: MicroKernel>(
 ) {
     let nr = K::NR;
     let mut buf = TileBuf([0.0; MAX_TILE]);
-    kernel.tile(rows, kc, a_panel, b_panel, &mut buf.0, nr, true);
+    kernel.tile(rows, kc, a_tile, b_panel, &mut buf.0, nr, true);
     for (r, tile_row) in buf.0.chunks_exact(nr).take(rows).enumerate() {
         let out = &mut c.row_mut(row + r)[col..col + cols];
         if overwrite {

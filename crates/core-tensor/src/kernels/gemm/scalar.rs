@@ -1,7 +1,7 @@
 //! `f32-gemm-4x8-scalar`: the blocked GEMM's portable micro-kernel, in
 //! plain safe Rust (the Miri path, and the fallback on any CPU).
 
-use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::blocked::{ATile, MAX_TILE, MicroKernel, check_tile_contract};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::Isa;
 
@@ -23,39 +23,45 @@ impl MicroKernel for ScalarKernel {
         self,
         rows: usize,
         kc: usize,
-        a: &[f32],
+        a: ATile<'_>,
         b: &[f32],
         c: &mut [f32],
         c_row_stride: usize,
         overwrite: bool,
     ) {
-        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let (a, a_row_stride) = check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
         let tile = match rows {
             1 => f32_gemm_4x8_scalar::<1>,
             2 => f32_gemm_4x8_scalar::<2>,
             3 => f32_gemm_4x8_scalar::<3>,
             _ => f32_gemm_4x8_scalar::<4>,
         };
-        tile(kc, a, b, c, c_row_stride, overwrite);
+        tile(kc, a, a_row_stride, b, c, c_row_stride, overwrite);
     }
 }
 
-/// `C[0..ROWS, 0..NR] (+)= A panel · B panel`, slices as checked by
-/// [`check_tile_contract`].
+/// `C[0..ROWS, 0..NR] (+)= A tile · B panel`, slices as checked by
+/// [`check_tile_contract`]; A is a packed panel when `a_row_stride` is
+/// `None`, else rows of A that far apart.
 fn f32_gemm_4x8_scalar<const ROWS: usize>(
     kc: usize,
     a: &[f32],
+    a_row_stride: Option<usize>,
     b: &[f32],
     c: &mut [f32],
     c_row_stride: usize,
     overwrite: bool,
 ) {
     let mut acc = [[0.0f32; NR]; ROWS];
-    for (a_group, b_row) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+    for (p, b_row) in b.chunks_exact(NR).take(kc).enumerate() {
         let Ok(b_row) = <&[f32; NR]>::try_from(b_row) else {
             continue; // chunks_exact(NR) always yields NR values
         };
-        for (acc_row, &a_value) in acc.iter_mut().zip(a_group) {
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let a_value = match a_row_stride {
+                None => a[p * MR + r],
+                Some(row_stride) => a[r * row_stride + p],
+            };
             for (sum, &b_value) in acc_row.iter_mut().zip(b_row) {
                 *sum += a_value * b_value;
             }

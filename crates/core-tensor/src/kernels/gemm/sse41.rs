@@ -2,7 +2,7 @@
 //! 12 accumulators of the 16 registers), SSE4.1. There is no fused
 //! multiply-add at this tier: each step is a multiply and an add.
 
-use super::blocked::{MAX_TILE, MicroKernel, check_tile_contract};
+use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Isa, Sse41Token};
 use std::arch::x86_64::{
@@ -20,16 +20,10 @@ const _: () = assert!(MR * NR <= MAX_TILE);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sse41Kernel(pub(crate) Sse41Token);
 
-type TileFn = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool);
-
-/// The kernel instance for each row count 1..=MR (index `rows - 1`).
-const TILES: [TileFn; MR] = [
-    f32_gemm_6x8_sse41::<1>,
-    f32_gemm_6x8_sse41::<2>,
-    f32_gemm_6x8_sse41::<3>,
-    f32_gemm_6x8_sse41::<4>,
-    f32_gemm_6x8_sse41::<5>,
-    f32_gemm_6x8_sse41::<6>,
+/// The kernel instances: `[packed A, A in place][rows - 1]`.
+const TILES: [[TileFn; MR]; 2] = [
+    tile_fns!(f32_gemm_6x8_sse41, true, [1 2 3 4 5 6]),
+    tile_fns!(f32_gemm_6x8_sse41, false, [1 2 3 4 5 6]),
 ];
 
 impl MicroKernel for Sse41Kernel {
@@ -40,20 +34,21 @@ impl MicroKernel for Sse41Kernel {
         self,
         rows: usize,
         kc: usize,
-        a: &[f32],
+        a: ATile<'_>,
         b: &[f32],
         c: &mut [f32],
         c_row_stride: usize,
         overwrite: bool,
     ) {
-        check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
-        let tile = TILES[rows - 1];
+        let (a, a_row_stride) = check_tile_contract((MR, NR), rows, kc, a, b, c, c_row_stride);
+        let tile = TILES[usize::from(a_row_stride.is_some())][rows - 1];
         // SAFETY: `self.0` proves SSE4.1; `check_tile_contract` proved that
         // `a`, `b` and `c` hold every value the kernel touches.
         unsafe {
             tile(
                 kc,
                 a.as_ptr(),
+                a_row_stride.unwrap_or(0),
                 b.as_ptr(),
                 c.as_mut_ptr(),
                 c_row_stride,
@@ -63,16 +58,18 @@ impl MicroKernel for Sse41Kernel {
     }
 }
 
-/// `C[0..ROWS, 0..8] (+)= A panel · B panel`.
+/// `C[0..ROWS, 0..8] (+)= A tile · B panel`.
 ///
 /// # Safety
-/// The CPU has SSE4.1; `a` points to `kc · 6` values, `b` to
+/// The CPU has SSE4.1; `a` points to a packed panel of `kc · 6` values (`PACKED`) or to
+/// `(ROWS - 1) · a_row_stride + kc` values of A's rows; `b` to
 /// `kc · 8`, and `c` to `(ROWS - 1) · c_row_stride + 8` (the
 /// [`MicroKernel::tile`] contract).
 #[target_feature(enable = "sse4.1")]
-unsafe fn f32_gemm_6x8_sse41<const ROWS: usize>(
+unsafe fn f32_gemm_6x8_sse41<const ROWS: usize, const PACKED: bool>(
     kc: usize,
     a: *const f32,
+    a_row_stride: usize,
     b: *const f32,
     c: *mut f32,
     c_row_stride: usize,
@@ -86,8 +83,13 @@ unsafe fn f32_gemm_6x8_sse41<const ROWS: usize>(
         // SAFETY: as above.
         let b_hi = unsafe { _mm_loadu_ps(b_row.wrapping_add(4)) };
         for (r, acc_row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < ROWS <= 6: inside the A panel.
-            let a_value = unsafe { *a.wrapping_add(p * MR + r) };
+            let a_index = if PACKED {
+                p * MR + r
+            } else {
+                r * a_row_stride + p
+            };
+            // SAFETY: p < kc and r < ROWS: inside the A tile.
+            let a_value = unsafe { *a.wrapping_add(a_index) };
             let a_bcast = _mm_set1_ps(a_value);
             acc_row[0] = _mm_add_ps(acc_row[0], _mm_mul_ps(a_bcast, b_lo));
             acc_row[1] = _mm_add_ps(acc_row[1], _mm_mul_ps(a_bcast, b_hi));

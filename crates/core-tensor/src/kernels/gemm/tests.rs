@@ -167,12 +167,8 @@ impl Run {
     }
 
     pub(super) fn blocking(&self) -> Blocking {
-        let k = self.kernel();
-        self.blocking.unwrap_or(Blocking {
-            kc: k.kc,
-            mc: k.mc,
-            nc: k.nc,
-        })
+        self.blocking
+            .unwrap_or_else(|| super::default_blocking(self.isa))
     }
 }
 

@@ -78,6 +78,7 @@ fn products_with_packed_b_match_the_reference() {
                 kc: 3,
                 mc: mr,
                 nc: 2 * nr,
+                a_in_place_max_n: 3 * nr,
             }),
             ..run
         };

@@ -32,7 +32,7 @@ proptest! {
         b_strides in (0usize..90, 0usize..90),
         c_pad in 0usize..5,
         accumulate in any::<bool>(),
-        blocking in prop::option::of((1usize..24, 1usize..4, 1usize..4)),
+        blocking in prop::option::of((1usize..24, 1usize..4, 1usize..4, any::<bool>())),
         seed in any::<u64>(),
     ) {
         let mut rng = Rng::new(seed);
@@ -43,10 +43,11 @@ proptest! {
         for run in available_runs() {
             let kernel = run.kernel();
             let run = Run {
-                blocking: blocking.map(|(kc, mc_tiles, nc_tiles)| Blocking {
+                blocking: blocking.map(|(kc, mc_tiles, nc_tiles, a_in_place)| Blocking {
                     kc,
                     mc: mc_tiles * kernel.mr,
                     nc: nc_tiles * kernel.nr,
+                    a_in_place_max_n: if a_in_place { usize::MAX } else { 0 },
                 }),
                 ..run
             };

@@ -44,14 +44,24 @@ fn check_shape(run: Run, rng: &mut Rng, (m, k, n): (usize, usize, usize)) {
     check(run, &a, &b, &c, acc, &what);
 }
 
-/// m in 0..=2·MR+1, n in 0..=2·NR+1, a handful of depths.
+/// m in 0..=2·MR+1, n in 0..=2·NR+1, a handful of depths; row-major A
+/// both packed and read in place.
 fn exhaustive_small_shapes(run: Run) {
     let kernel = run.kernel();
     let mut rng = Rng::new(kernel.mr as u64 * 1000 + kernel.nr as u64);
-    for m in 0..=2 * kernel.mr + 1 {
-        for n in 0..=2 * kernel.nr + 1 {
-            for k in DEPTHS {
-                check_shape(run, &mut rng, (m, k, n));
+    for a_in_place_max_n in [0, usize::MAX] {
+        let run = Run {
+            blocking: Some(Blocking {
+                a_in_place_max_n,
+                ..run.blocking()
+            }),
+            ..run
+        };
+        for m in 0..=2 * kernel.mr + 1 {
+            for n in 0..=2 * kernel.nr + 1 {
+                for k in DEPTHS {
+                    check_shape(run, &mut rng, (m, k, n));
+                }
             }
         }
     }
@@ -63,22 +73,17 @@ fn block_crossings(run: Run) {
     let kernel = run.kernel();
     let (mr, nr) = (kernel.mr, kernel.nr);
     let mut rng = Rng::new(7);
+    let tiny = |kc, mc, nc, a_in_place_max_n| Blocking {
+        kc,
+        mc,
+        nc,
+        a_in_place_max_n,
+    };
     let tiny_blockings = [
-        Blocking {
-            kc: 1,
-            mc: mr,
-            nc: nr,
-        },
-        Blocking {
-            kc: 4,
-            mc: mr,
-            nc: nr,
-        },
-        Blocking {
-            kc: 5,
-            mc: 2 * mr,
-            nc: 3 * nr,
-        },
+        tiny(1, mr, nr, 0),
+        tiny(4, mr, nr, usize::MAX),
+        tiny(5, 2 * mr, 3 * nr, 0),
+        tiny(5, 2 * mr, 3 * nr, usize::MAX),
     ];
     for blocking in tiny_blockings {
         let tiny = Run {
