@@ -5,16 +5,16 @@
 //! for jc in steps of NC over n:            B block: KC × NC, packed once per (jc, pc)
 //!   for pc in steps of KC over k:
 //!     pack B[pc.., jc..] into NR-column panels     (skipped when B is pre-packed)
-//!     for ic in steps of MC over m:        A block: MC × KC, packed, stays in L2
-//!       pack A[ic.., pc..] into MR-row panels
-//!       for jr in steps of NR:             one B panel, stays in L1
-//!         for ir in steps of MR:           one A panel
-//!           micro-kernel: C[ic+ir.., jc+jr..] (+)= A panel · B panel
+//!     for ic in steps of MC over m:        A block: MC × KC, stays in L2
+//!       pack A[ic.., pc..] into MR-row panels      (skipped when A is read in place)
+//!       for jr in steps of NR:             one B panel
+//!         for ir in steps of MR:           one A tile
+//!           micro-kernel: C[ic+ir.., jc+jr..] (+)= A tile · B panel
 //! ```
 //!
-//! A row-major `A` is not packed when `n` is small (see
-//! [`Blocking::a_in_place_max_n`]): the kernel then reads its rows in place.
-//! The first `pc` block overwrites `C` when asked not to accumulate (so its
+//! A row-major `A` (unit column stride) is not packed (see
+//! [`Blocking::a_in_place_max_n`], unlimited by default): the kernel reads
+//! its rows in place. The first `pc` block overwrites `C` when asked not to accumulate (so its
 //! old contents are never read); later blocks add to it.
 
 use super::matrix::{MatMut, MatRef};
@@ -217,6 +217,9 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
         "cache blocking does not fit the kernel"
     );
     let c_row_stride = c.row_stride();
+    // Depth blocks of equal size (at most KC), so that no short tail block
+    // pays a full pass over C for a few steps of k.
+    let k_step = k.div_ceil(k.div_ceil(blocking.kc));
     // Blocks are at most KC × NC and MC × KC: the scratch size is bounded by
     // the kernel's constants, never by the input shapes.
     let b_floats = packed_len(n.min(blocking.nc), nr, k.min(blocking.kc)).unwrap_or(0);
@@ -229,8 +232,8 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
 
     for jc in (0..n).step_by(blocking.nc) {
         let nc = blocking.nc.min(n - jc);
-        for pc in (0..k).step_by(blocking.kc) {
-            let kc = blocking.kc.min(k - pc);
+        for pc in (0..k).step_by(k_step) {
+            let kc = k_step.min(k - pc);
             let overwrite = pc == 0 && accumulate == Accumulate::No;
             // (panels, index of the block's first value, distance between panels)
             let (panels, first, panel_stride): (&[f32], usize, usize) = match b {

@@ -5,9 +5,10 @@
 //! stride), which check on construction that every element they address lies
 //! inside their slice.
 //!
-//! [`gemm_f32`] runs a blocked, packed GEMM (see `docs/kernels.md`): both
-//! operands are packed into panels, and a register-tiled micro-kernel of the
-//! requested [`Isa`] tier computes `MR × NR` tiles of `C`. The kernels, one
+//! [`gemm_f32`] runs a blocked, packed GEMM (see `docs/kernels.md`): `B` is
+//! packed into `NR`-column panels, `A` into `MR`-row panels unless it is
+//! row-major (then it is read in place), and a register-tiled micro-kernel
+//! of the requested [`Isa`] tier computes `MR × NR` tiles of `C`. The kernels, one
 //! per tier, are listed in [`F32_GEMM_KERNELS`]; their names
 //! (`f32-gemm-<MR>x<NR>-<isa>`) are used for functions, files, tests and
 //! benchmarks alike. [`PackedB`] packs a constant `B` (a weight) once so that
