@@ -1,12 +1,15 @@
 //! `f32-gemm-6x16-avx2`: 6 rows × 16 columns (two ymm registers per row,
 //! 12 accumulators), AVX2 + FMA.
 
-use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
+use super::blocked::{
+    ATile, MAX_TILE, MicroKernel, TileFn, check_dot_contract, check_tile_contract, tile_fns,
+};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Avx2Token, Isa};
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps, _mm256_add_ps,
+    _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Avx2);
@@ -29,6 +32,24 @@ const TILES: [[TileFn; MR]; 2] = [
 impl MicroKernel for Avx2Kernel {
     const MR: usize = MR;
     const NR: usize = NR;
+
+    fn dot_rows(self, a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool) {
+        check_dot_contract(a, w, w_row_stride, c);
+        let (k, n) = (a.len(), c.len());
+        // SAFETY: `self.0` proves AVX2+FMA; `check_dot_contract` proved that
+        // `w` holds the n rows of k values the kernel reads.
+        unsafe {
+            f32_gemv_t_avx2(
+                k,
+                a.as_ptr(),
+                w.as_ptr(),
+                w_row_stride,
+                c.as_mut_ptr(),
+                n,
+                overwrite,
+            )
+        };
+    }
 
     fn tile(
         self,
@@ -110,4 +131,93 @@ unsafe fn f32_gemm_6x16_avx2<const ROWS: usize, const PACKED: bool>(
             unsafe { _mm256_storeu_ps(out.wrapping_add(half * 8), *sum) };
         }
     }
+}
+
+/// `f32-gemv-t-avx2`: `c[j] (+)= Σ_p a[p] · w[j·w_row_stride + p]` for
+/// `j < n`, four rows of `w` at a time (they share the loads of `a`); the
+/// last `k % 8` values are added one by one.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` points to `k` values, `c` to `n`, and `w` to
+/// `(n - 1) · w_row_stride + k` values when `n > 0`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f32_gemv_t_avx2(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    n: usize,
+    overwrite: bool,
+) {
+    let mut j = 0;
+    while j + 4 <= n {
+        let rows = w.wrapping_add(j * w_row_stride);
+        // SAFETY: rows j..j+4 < n and outputs j..j+4 lie in the ranges above.
+        unsafe { dot_group::<4>(k, a, rows, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 4;
+    }
+    while j < n {
+        let row = w.wrapping_add(j * w_row_stride);
+        // SAFETY: as above, for row j < n.
+        unsafe { dot_group::<1>(k, a, row, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 1;
+    }
+}
+
+/// `ROWS` dot products of `a` with consecutive rows of `w`.
+///
+/// # Safety
+/// As [`f32_gemv_t_avx2`], for `ROWS` rows starting at `w` and `ROWS`
+/// outputs starting at `c`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_group<const ROWS: usize>(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    overwrite: bool,
+) {
+    let mut acc = [_mm256_setzero_ps(); ROWS];
+    let body = k - k % 8;
+    let mut p = 0;
+    while p < body {
+        // SAFETY: p + 8 <= k: inside `a`.
+        let a_chunk = unsafe { _mm256_loadu_ps(a.wrapping_add(p)) };
+        for (r, sum) in acc.iter_mut().enumerate() {
+            // SAFETY: p + 8 <= k, r < ROWS: inside row r of `w`.
+            let w_chunk = unsafe { _mm256_loadu_ps(w.wrapping_add(r * w_row_stride + p)) };
+            *sum = _mm256_fmadd_ps(a_chunk, w_chunk, *sum);
+        }
+        p += 8;
+    }
+    for (r, sum) in acc.iter().enumerate() {
+        let mut total = sum_lanes(*sum);
+        for p in body..k {
+            // SAFETY: p < k: inside `a`.
+            let x = unsafe { *a.wrapping_add(p) };
+            // SAFETY: p < k, r < ROWS: inside row r of `w`.
+            let y = unsafe { *w.wrapping_add(r * w_row_stride + p) };
+            total += x * y;
+        }
+        let out = c.wrapping_add(r);
+        if overwrite {
+            // SAFETY: r < ROWS: one of the outputs.
+            unsafe { *out = total };
+        } else {
+            // SAFETY: as above.
+            unsafe { *out += total };
+        }
+    }
+}
+
+/// The sum of the 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn sum_lanes(v: __m256) -> f32 {
+    let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)))
 }

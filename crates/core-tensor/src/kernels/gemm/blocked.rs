@@ -63,6 +63,14 @@ pub(crate) trait MicroKernel: Copy {
     /// Columns of the register tile (the B panel width).
     const NR: usize;
 
+    /// `c[j] (+)= Σ_p a[p] · w[j · w_row_stride + p]` for `j < c.len()`:
+    /// a row vector times the rows of `w` (the product `1×k · k×n` when B
+    /// is column-major, e.g. a Linear weight used transposed). Contract,
+    /// checked by [`check_dot_contract`]: `w` holds at least
+    /// `(c.len() - 1) · w_row_stride + a.len()` values when `c` is not empty,
+    /// and only those are read; with `overwrite` `c` is never read.
+    fn dot_rows(self, a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool);
+
     /// `C[0..rows, 0..NR] (+)= A tile · B panel` over `kc` steps.
     #[allow(clippy::too_many_arguments)]
     fn tile(
@@ -112,6 +120,17 @@ pub(crate) fn check_tile_contract<'a>(
         "C tile outside the C slice"
     );
     a
+}
+
+/// Checks the slice lengths of the [`MicroKernel::dot_rows`] contract.
+#[inline(always)]
+pub(crate) fn check_dot_contract(a: &[f32], w: &[f32], w_row_stride: usize, c: &[f32]) {
+    if let Some(last) = c.len().checked_sub(1) {
+        let needed = last
+            .checked_mul(w_row_stride)
+            .and_then(|x| x.checked_add(a.len()));
+        assert!(needed.is_some_and(|n| n <= w.len()), "short W rows");
+    }
 }
 
 /// A micro-kernel instance: `(kc, a, a_row_stride, b, c, c_row_stride,
@@ -175,6 +194,9 @@ pub(crate) struct Blocking {
     /// A row-major A is read in place instead of packed when `n` is at most
     /// this (each A tile then meets at most this many columns of B).
     pub(crate) a_in_place_max_n: usize,
+    /// A single row of A times a column-major B runs as dot products
+    /// ([`MicroKernel::dot_rows`]) instead of the blocked loop.
+    pub(crate) dot_rows: bool,
 }
 
 impl Blocking {
@@ -209,6 +231,21 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
                 c.row_mut(i).fill(0.0);
             }
         }
+        return;
+    }
+    // A vector times a column-major matrix (a Linear layer at batch 1):
+    // packing B would cost more than the product, so stream each column of B
+    // (a row of the weight) once instead. Element (0, p) of A is data[p],
+    // element (p, j) of B is data[j · col_stride + p].
+    if let BOperand::Strided(b) = b
+        && m == 1
+        && a.col_stride() == 1
+        && b.row_stride() == 1
+        && blocking.dot_rows
+    {
+        let overwrite = accumulate == Accumulate::No;
+        let (a_row, c_row) = (&a.data()[..k], c.row_mut(0));
+        kernel.dot_rows(a_row, b.data(), b.col_stride(), c_row, overwrite);
         return;
     }
     let (mr, nr) = (K::MR, K::NR);

@@ -222,6 +222,7 @@ fn default_blocking(isa: Isa) -> Blocking {
         // Measured on x86_64 (AVX2, AVX-512): reading a row-major A in place
         // beat packing it at every shape tried, most at small n.
         a_in_place_max_n: usize::MAX,
+        dot_rows: true,
     }
 }
 

@@ -4,11 +4,14 @@
 //! lane (`fmla v.4s, v.4s, v.s[lane]`), so A needs no broadcasts; A read in
 //! place is multiplied by scalar.
 
-use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
+use super::blocked::{
+    ATile, MAX_TILE, MicroKernel, TileFn, check_dot_contract, check_tile_contract, tile_fns,
+};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Isa, NeonToken};
 use std::arch::aarch64::{
-    float32x4_t, vaddq_f32, vdupq_n_f32, vfmaq_laneq_f32, vfmaq_n_f32, vld1q_f32, vst1q_f32,
+    float32x4_t, vaddq_f32, vaddvq_f32, vdupq_n_f32, vfmaq_f32, vfmaq_laneq_f32, vfmaq_n_f32,
+    vld1q_f32, vst1q_f32,
 };
 
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Neon);
@@ -31,6 +34,24 @@ const TILES: [[TileFn; MR]; 2] = [
 impl MicroKernel for NeonKernel {
     const MR: usize = MR;
     const NR: usize = NR;
+
+    fn dot_rows(self, a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool) {
+        check_dot_contract(a, w, w_row_stride, c);
+        let (k, n) = (a.len(), c.len());
+        // SAFETY: `self.0` proves NEON; `check_dot_contract` proved that `w`
+        // holds the n rows of k values the kernel reads.
+        unsafe {
+            f32_gemv_t_neon(
+                k,
+                a.as_ptr(),
+                w.as_ptr(),
+                w_row_stride,
+                c.as_mut_ptr(),
+                n,
+                overwrite,
+            )
+        };
+    }
 
     fn tile(
         self,
@@ -133,6 +154,86 @@ unsafe fn f32_gemm_8x12_neon<const ROWS: usize, const PACKED: bool>(
         for (quarter, sum) in sums.iter().enumerate() {
             // SAFETY: as above.
             unsafe { vst1q_f32(out.wrapping_add(quarter * 4), *sum) };
+        }
+    }
+}
+
+/// `f32-gemv-t-neon`: `c[j] (+)= Σ_p a[p] · w[j·w_row_stride + p]` for
+/// `j < n`, four rows of `w` at a time (they share the loads of `a`); the
+/// last `k % 4` values are added one by one.
+///
+/// # Safety
+/// The CPU has NEON; `a` points to `k` values, `c` to `n`, and `w` to
+/// `(n - 1) · w_row_stride + k` values when `n > 0`.
+#[target_feature(enable = "neon")]
+unsafe fn f32_gemv_t_neon(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    n: usize,
+    overwrite: bool,
+) {
+    let mut j = 0;
+    while j + 4 <= n {
+        let rows = w.wrapping_add(j * w_row_stride);
+        // SAFETY: rows j..j+4 < n and outputs j..j+4 lie in the ranges above.
+        unsafe { dot_group::<4>(k, a, rows, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 4;
+    }
+    while j < n {
+        let row = w.wrapping_add(j * w_row_stride);
+        // SAFETY: as above, for row j < n.
+        unsafe { dot_group::<1>(k, a, row, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 1;
+    }
+}
+
+/// `ROWS` dot products of `a` with consecutive rows of `w`.
+///
+/// # Safety
+/// As [`f32_gemv_t_neon`], for `ROWS` rows starting at `w` and `ROWS`
+/// outputs starting at `c`.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn dot_group<const ROWS: usize>(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    overwrite: bool,
+) {
+    let mut acc = [vdupq_n_f32(0.0); ROWS];
+    let body = k - k % 4;
+    let mut p = 0;
+    while p < body {
+        // SAFETY: p + 4 <= k: inside `a`.
+        let a_chunk = unsafe { vld1q_f32(a.wrapping_add(p)) };
+        for (r, sum) in acc.iter_mut().enumerate() {
+            // SAFETY: p + 4 <= k, r < ROWS: inside row r of `w`.
+            let w_chunk = unsafe { vld1q_f32(w.wrapping_add(r * w_row_stride + p)) };
+            *sum = vfmaq_f32(*sum, a_chunk, w_chunk);
+        }
+        p += 4;
+    }
+    for (r, sum) in acc.iter().enumerate() {
+        let mut total = vaddvq_f32(*sum);
+        for p in body..k {
+            // SAFETY: p < k: inside `a`.
+            let x = unsafe { *a.wrapping_add(p) };
+            // SAFETY: p < k, r < ROWS: inside row r of `w`.
+            let y = unsafe { *w.wrapping_add(r * w_row_stride + p) };
+            total += x * y;
+        }
+        let out = c.wrapping_add(r);
+        if overwrite {
+            // SAFETY: r < ROWS: one of the outputs.
+            unsafe { *out = total };
+        } else {
+            // SAFETY: as above.
+            unsafe { *out += total };
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `f32-gemm-4x8-scalar`: the blocked GEMM's portable micro-kernel, in
 //! plain safe Rust (the Miri path, and the fallback on any CPU).
 
-use super::blocked::{ATile, MAX_TILE, MicroKernel, check_tile_contract};
+use super::blocked::{ATile, MAX_TILE, MicroKernel, check_dot_contract, check_tile_contract};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::Isa;
 
@@ -18,6 +18,11 @@ pub(crate) struct ScalarKernel;
 impl MicroKernel for ScalarKernel {
     const MR: usize = MR;
     const NR: usize = NR;
+
+    fn dot_rows(self, a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool) {
+        check_dot_contract(a, w, w_row_stride, c);
+        f32_gemv_t_scalar(a, w, w_row_stride, c, overwrite);
+    }
 
     fn tile(
         self,
@@ -76,5 +81,30 @@ fn f32_gemm_4x8_scalar<const ROWS: usize>(
                 *o += v;
             }
         }
+    }
+}
+
+/// `f32-gemv-t-scalar`: `c[j] (+)= a · w[j·w_row_stride ..][..a.len()]`,
+/// with eight independent partial sums per dot product (which the compiler
+/// can keep in one or two vector registers).
+fn f32_gemv_t_scalar(a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool) {
+    const LANES: usize = 8;
+    let k = a.len();
+    for (j, out) in c.iter_mut().enumerate() {
+        let row = &w[j * w_row_stride..][..k];
+        let mut lanes = [0.0f32; LANES];
+        for (a_chunk, w_chunk) in a.chunks_exact(LANES).zip(row.chunks_exact(LANES)) {
+            for ((lane, &x), &y) in lanes.iter_mut().zip(a_chunk).zip(w_chunk) {
+                *lane += x * y;
+            }
+        }
+        let body = k - k % LANES;
+        let tail: f32 = a[body..]
+            .iter()
+            .zip(&row[body..])
+            .map(|(&x, &y)| x * y)
+            .sum();
+        let sum = lanes.iter().sum::<f32>() + tail;
+        *out = if overwrite { sum } else { *out + sum };
     }
 }

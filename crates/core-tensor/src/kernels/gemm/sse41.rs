@@ -2,11 +2,14 @@
 //! 12 accumulators of the 16 registers), SSE4.1. There is no fused
 //! multiply-add at this tier: each step is a multiply and an add.
 
-use super::blocked::{ATile, MAX_TILE, MicroKernel, TileFn, check_tile_contract, tile_fns};
+use super::blocked::{
+    ATile, MAX_TILE, MicroKernel, TileFn, check_dot_contract, check_tile_contract, tile_fns,
+};
 use super::{GemmKernel, f32_gemm_kernel};
 use crate::isa::{Isa, Sse41Token};
 use std::arch::x86_64::{
-    __m128, _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps, _mm_setzero_ps, _mm_storeu_ps,
+    __m128, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_loadu_ps, _mm_movehdup_ps, _mm_movehl_ps,
+    _mm_mul_ps, _mm_set1_ps, _mm_setzero_ps, _mm_storeu_ps,
 };
 
 const INFO: GemmKernel = f32_gemm_kernel(Isa::Sse41);
@@ -29,6 +32,24 @@ const TILES: [[TileFn; MR]; 2] = [
 impl MicroKernel for Sse41Kernel {
     const MR: usize = MR;
     const NR: usize = NR;
+
+    fn dot_rows(self, a: &[f32], w: &[f32], w_row_stride: usize, c: &mut [f32], overwrite: bool) {
+        check_dot_contract(a, w, w_row_stride, c);
+        let (k, n) = (a.len(), c.len());
+        // SAFETY: `self.0` proves SSE4.1; `check_dot_contract` proved that
+        // `w` holds the n rows of k values the kernel reads.
+        unsafe {
+            f32_gemv_t_sse41(
+                k,
+                a.as_ptr(),
+                w.as_ptr(),
+                w_row_stride,
+                c.as_mut_ptr(),
+                n,
+                overwrite,
+            )
+        };
+    }
 
     fn tile(
         self,
@@ -110,4 +131,92 @@ unsafe fn f32_gemm_6x8_sse41<const ROWS: usize, const PACKED: bool>(
             unsafe { _mm_storeu_ps(out.wrapping_add(half * 4), *sum) };
         }
     }
+}
+
+/// `f32-gemv-t-sse41`: `c[j] (+)= Σ_p a[p] · w[j·w_row_stride + p]` for
+/// `j < n`, four rows of `w` at a time (they share the loads of `a`); the
+/// last `k % 4` values are added one by one.
+///
+/// # Safety
+/// The CPU has SSE4.1; `a` points to `k` values, `c` to `n`, and `w` to
+/// `(n - 1) · w_row_stride + k` values when `n > 0`.
+#[target_feature(enable = "sse4.1")]
+unsafe fn f32_gemv_t_sse41(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    n: usize,
+    overwrite: bool,
+) {
+    let mut j = 0;
+    while j + 4 <= n {
+        let rows = w.wrapping_add(j * w_row_stride);
+        // SAFETY: rows j..j+4 < n and outputs j..j+4 lie in the ranges above.
+        unsafe { dot_group::<4>(k, a, rows, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 4;
+    }
+    while j < n {
+        let row = w.wrapping_add(j * w_row_stride);
+        // SAFETY: as above, for row j < n.
+        unsafe { dot_group::<1>(k, a, row, w_row_stride, c.wrapping_add(j), overwrite) };
+        j += 1;
+    }
+}
+
+/// `ROWS` dot products of `a` with consecutive rows of `w`.
+///
+/// # Safety
+/// As [`f32_gemv_t_sse41`], for `ROWS` rows starting at `w` and `ROWS`
+/// outputs starting at `c`.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+unsafe fn dot_group<const ROWS: usize>(
+    k: usize,
+    a: *const f32,
+    w: *const f32,
+    w_row_stride: usize,
+    c: *mut f32,
+    overwrite: bool,
+) {
+    let mut acc = [_mm_setzero_ps(); ROWS];
+    let body = k - k % 4;
+    let mut p = 0;
+    while p < body {
+        // SAFETY: p + 4 <= k: inside `a`.
+        let a_chunk = unsafe { _mm_loadu_ps(a.wrapping_add(p)) };
+        for (r, sum) in acc.iter_mut().enumerate() {
+            // SAFETY: p + 4 <= k, r < ROWS: inside row r of `w`.
+            let w_chunk = unsafe { _mm_loadu_ps(w.wrapping_add(r * w_row_stride + p)) };
+            *sum = _mm_add_ps(*sum, _mm_mul_ps(a_chunk, w_chunk));
+        }
+        p += 4;
+    }
+    for (r, sum) in acc.iter().enumerate() {
+        let mut total = sum_lanes(*sum);
+        for p in body..k {
+            // SAFETY: p < k: inside `a`.
+            let x = unsafe { *a.wrapping_add(p) };
+            // SAFETY: p < k, r < ROWS: inside row r of `w`.
+            let y = unsafe { *w.wrapping_add(r * w_row_stride + p) };
+            total += x * y;
+        }
+        let out = c.wrapping_add(r);
+        if overwrite {
+            // SAFETY: r < ROWS: one of the outputs.
+            unsafe { *out = total };
+        } else {
+            // SAFETY: as above.
+            unsafe { *out += total };
+        }
+    }
+}
+
+/// The sum of the 4 lanes.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+fn sum_lanes(v: __m128) -> f32 {
+    let pairs = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)))
 }

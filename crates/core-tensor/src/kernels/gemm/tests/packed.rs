@@ -79,6 +79,7 @@ fn products_with_packed_b_match_the_reference() {
                 mc: mr,
                 nc: 2 * nr,
                 a_in_place_max_n: 3 * nr,
+                dot_rows: true,
             }),
             ..run
         };

@@ -48,6 +48,7 @@ proptest! {
                     mc: mc_tiles * kernel.mr,
                     nc: nc_tiles * kernel.nr,
                     a_in_place_max_n: if a_in_place { usize::MAX } else { 0 },
+                    dot_rows: a_in_place,
                 }),
                 ..run
             };

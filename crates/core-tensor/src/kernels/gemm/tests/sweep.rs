@@ -49,10 +49,11 @@ fn check_shape(run: Run, rng: &mut Rng, (m, k, n): (usize, usize, usize)) {
 fn exhaustive_small_shapes(run: Run) {
     let kernel = run.kernel();
     let mut rng = Rng::new(kernel.mr as u64 * 1000 + kernel.nr as u64);
-    for a_in_place_max_n in [0, usize::MAX] {
+    for (a_in_place_max_n, dot_rows) in [(0, false), (usize::MAX, true)] {
         let run = Run {
             blocking: Some(Blocking {
                 a_in_place_max_n,
+                dot_rows,
                 ..run.blocking()
             }),
             ..run
@@ -78,6 +79,7 @@ fn block_crossings(run: Run) {
         mc,
         nc,
         a_in_place_max_n,
+        dot_rows: false,
     };
     let tiny_blockings = [
         tiny(1, mr, nr, 0),
@@ -108,12 +110,49 @@ fn block_crossings(run: Run) {
     }
 }
 
+/// One row of A times a column-major B (a Linear layer at batch 1), which
+/// runs as dot products: every depth up to 70 (tails of every vector width,
+/// several full chunks) and every n up to 9 (groups of four rows and the
+/// rows left over), plus strided and row-major operands that must not take
+/// that path.
+fn vector_times_transposed(run: Run) {
+    let mut rng = Rng::new(3);
+    for k in 0..=70usize {
+        for n in 0..=9 {
+            for (a_layout, b_layout) in [
+                (Layout::RowMajor, Layout::Transposed),
+                (Layout::PaddedRows, Layout::Transposed),
+                (Layout::Strided, Layout::Transposed),
+                (Layout::RowMajor, Layout::Strided),
+            ] {
+                let acc = if (k + n).is_multiple_of(2) {
+                    Accumulate::No
+                } else {
+                    Accumulate::Yes
+                };
+                let a = Stored::random(&mut rng, 1, k, a_layout);
+                let b = Stored::random(&mut rng, k, n, b_layout);
+                let c = make_c(&mut rng, 1, n, 0, acc);
+                let what = format!("m=1 k={k} n={n} A {a_layout:?} B {b_layout:?} {acc:?}");
+                check(run, &a, &b, &c, acc, &what);
+            }
+        }
+    }
+}
+
 macro_rules! kernel_tests {
-    ($($isa:expr => $small:ident, $blocks:ident;)*) => {$(
+    ($($isa:expr => $small:ident, $blocks:ident, $vector:ident;)*) => {$(
         #[test]
         fn $small() {
             if let Some(run) = run_for($isa) {
                 exhaustive_small_shapes(run);
+            }
+        }
+
+        #[test]
+        fn $vector() {
+            if let Some(run) = run_for($isa) {
+                vector_times_transposed(run);
             }
         }
 
@@ -127,11 +166,16 @@ macro_rules! kernel_tests {
 }
 
 kernel_tests! {
-    Isa::Scalar => f32_gemm_4x8_scalar_small_shapes, f32_gemm_4x8_scalar_block_crossings;
-    Isa::Sse41 => f32_gemm_6x8_sse41_small_shapes, f32_gemm_6x8_sse41_block_crossings;
-    Isa::Avx2 => f32_gemm_6x16_avx2_small_shapes, f32_gemm_6x16_avx2_block_crossings;
-    Isa::Avx512 => f32_gemm_14x32_avx512_small_shapes, f32_gemm_14x32_avx512_block_crossings;
-    Isa::Neon => f32_gemm_8x12_neon_small_shapes, f32_gemm_8x12_neon_block_crossings;
+    Isa::Scalar => f32_gemm_4x8_scalar_small_shapes, f32_gemm_4x8_scalar_block_crossings,
+        f32_gemv_t_scalar_shapes;
+    Isa::Sse41 => f32_gemm_6x8_sse41_small_shapes, f32_gemm_6x8_sse41_block_crossings,
+        f32_gemv_t_sse41_shapes;
+    Isa::Avx2 => f32_gemm_6x16_avx2_small_shapes, f32_gemm_6x16_avx2_block_crossings,
+        f32_gemv_t_avx2_shapes;
+    Isa::Avx512 => f32_gemm_14x32_avx512_small_shapes, f32_gemm_14x32_avx512_block_crossings,
+        f32_gemv_t_avx512_shapes;
+    Isa::Neon => f32_gemm_8x12_neon_small_shapes, f32_gemm_8x12_neon_block_crossings,
+        f32_gemv_t_neon_shapes;
 }
 
 #[test]
