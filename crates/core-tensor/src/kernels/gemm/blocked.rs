@@ -185,7 +185,8 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 /// Cache block sizes: `kc` deep, `mc` rows of A, `nc` columns of B.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Blocking {
-    /// Depth of a block (a B panel `kc × NR` should fit in L1).
+    /// Depth of a block: each block is one more pass over C, and its B
+    /// panels (`kc × NR`) are reused by every A tile of the block.
     pub(crate) kc: usize,
     /// Rows of an A block (`mc × kc` should fit in L2); a multiple of `MR`.
     pub(crate) mc: usize,
