@@ -1,5 +1,6 @@
 //! Errors of tensor construction and typed access.
 
+use crate::isa::Isa;
 use pocketnn_format::DType;
 
 /// A tensor could not be viewed or built as asked.
@@ -33,5 +34,32 @@ pub enum TensorError {
     Misaligned {
         /// Alignment the element type needs.
         align: usize,
+    },
+    /// A kernel was asked to run on a SIMD tier this CPU does not have.
+    #[error("the {isa} kernels cannot run here: this CPU lacks that tier")]
+    IsaUnavailable {
+        /// The tier asked for.
+        isa: Isa,
+    },
+    /// The operands of a matrix product do not fit together
+    /// (`A` must be m×k, `B` k×n and `C` m×n).
+    #[error("matrix product shapes disagree: A is {a:?}, B is {b:?}, C is {c:?}")]
+    MatMulShapeMismatch {
+        /// Rows and columns of `A`.
+        a: (usize, usize),
+        /// Rows and columns of `B`.
+        b: (usize, usize),
+        /// Rows and columns of `C`.
+        c: (usize, usize),
+    },
+    /// A pre-packed `B` has panels of another width than the tier's kernel.
+    #[error("B is packed in {actual}-column panels, the {isa} GEMM kernel needs {expected}")]
+    PackedPanelMismatch {
+        /// The tier asked for.
+        isa: Isa,
+        /// The panel width of that tier's kernel.
+        expected: usize,
+        /// The panel width B was packed with.
+        actual: usize,
     },
 }

@@ -128,6 +128,63 @@ impl Isa {
     }
 }
 
+/// Proof that this CPU has x86_64 SSE4.1.
+///
+/// An ISA token is a zero-sized value that can only be made by a constructor
+/// that checked the CPU, so code holding one may call `#[target_feature]`
+/// functions of that tier without re-checking.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Sse41Token(());
+
+#[cfg(target_arch = "x86_64")]
+impl Sse41Token {
+    /// The token, if this CPU has SSE4.1.
+    pub fn new() -> Option<Self> {
+        Isa::Sse41.is_available().then_some(Sse41Token(()))
+    }
+}
+
+/// Proof that this CPU has x86_64 AVX2 and FMA (see [`Sse41Token`]).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2Token(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2Token {
+    /// The token, if this CPU has AVX2 and FMA.
+    pub fn new() -> Option<Self> {
+        Isa::Avx2.is_available().then_some(Avx2Token(()))
+    }
+}
+
+/// Proof that this CPU has AVX-512 F/BW/VL/DQ, and so also AVX2 and FMA
+/// (see [`Sse41Token`]).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512Token(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512Token {
+    /// The token, if this CPU has the AVX-512 tier.
+    pub fn new() -> Option<Self> {
+        (Isa::Avx512.is_available() && Isa::Avx2.is_available()).then_some(Avx512Token(()))
+    }
+}
+
+/// Proof that this CPU has aarch64 Advanced SIMD (see [`Sse41Token`]).
+#[cfg(target_arch = "aarch64")]
+#[derive(Clone, Copy, Debug)]
+pub struct NeonToken(());
+
+#[cfg(target_arch = "aarch64")]
+impl NeonToken {
+    /// The token, if this CPU has NEON (every arm64 CPU does).
+    pub fn new() -> Option<Self> {
+        Isa::Neon.is_available().then_some(NeonToken(()))
+    }
+}
+
 impl std::fmt::Display for Isa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -147,6 +204,18 @@ mod tests {
         assert!(Isa::best().is_available());
         assert!(Isa::parse_forced("scalar").is_ok());
         assert!(Isa::parse_forced("mmx").is_err());
+    }
+
+    #[test]
+    fn tokens_exist_exactly_when_the_tier_is_available() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(Sse41Token::new().is_some(), Isa::Sse41.is_available());
+            assert_eq!(Avx2Token::new().is_some(), Isa::Avx2.is_available());
+            assert_eq!(Avx512Token::new().is_some(), Isa::Avx512.is_available());
+        }
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(NeonToken::new().is_some(), Isa::Neon.is_available());
     }
 
     #[test]

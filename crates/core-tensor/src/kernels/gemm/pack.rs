@@ -1,0 +1,133 @@
+//! Packing operands into the panel layouts the micro-kernels read.
+//!
+//! * **A panels** (`MR` rows): the block `A[row0.., col0..]` of `mc × kc`
+//!   becomes `ceil(mc / MR)` panels of `kc · MR` values; in panel `i`, value
+//!   `p · MR + r` is `A[row0 + i·MR + r, col0 + p]`. Rows past `mc` are zero.
+//! * **B panels** (`NR` columns): the block `B[row0.., col0..]` of `kc × nc`
+//!   becomes `ceil(nc / NR)` panels of `kc · NR` values; in panel `j`, value
+//!   `p · NR + c` is `B[row0 + p, col0 + j·NR + c]`. Columns past `nc` are zero.
+//!
+//! Packing reads any strides, so a transposed operand costs nothing extra;
+//! rows or columns with unit stride take a copy fast path.
+
+use super::matrix::MatRef;
+
+/// The most rows an A panel may have (the largest `MR` of any kernel).
+pub(crate) const MAX_PANEL_ROWS: usize = 16;
+
+/// The most columns a B panel may have (the largest `NR` of any kernel).
+pub(crate) const MAX_PANEL_COLS: usize = 32;
+
+/// Values `ceil(len / tile) · tile · depth`: the size of the packed panels.
+/// `None` on overflow.
+pub(crate) fn packed_len(len: usize, tile: usize, depth: usize) -> Option<usize> {
+    len.div_ceil(tile).checked_mul(tile)?.checked_mul(depth)
+}
+
+/// Packs the `mc × kc` block of `a` at `(row0, col0)` into `mr`-row panels
+/// at the start of `dst` (which must hold `packed_len(mc, mr, kc)` values).
+pub(crate) fn pack_a(
+    a: MatRef<'_>,
+    (row0, col0): (usize, usize),
+    (mc, kc): (usize, usize),
+    mr: usize,
+    dst: &mut [f32],
+) {
+    if kc == 0 || mc == 0 {
+        return;
+    }
+    let data = a.data();
+    let (rs, cs) = (a.row_stride(), a.col_stride());
+    for (panel_index, panel) in dst
+        .chunks_exact_mut(kc * mr)
+        .take(mc.div_ceil(mr))
+        .enumerate()
+    {
+        let first_row = panel_index * mr;
+        let rows = mr.min(mc - first_row);
+        if rows < mr {
+            panel.fill(0.0);
+        }
+        if cs == 1 && rows <= MAX_PANEL_ROWS {
+            // Row-major A: walk the panel's rows side by side so that the
+            // panel is written sequentially (scattered writes are slower).
+            let mut sources: [&[f32]; MAX_PANEL_ROWS] = [&[]; MAX_PANEL_ROWS];
+            for (r, source) in sources.iter_mut().take(rows).enumerate() {
+                let start = (row0 + first_row + r) * rs + col0;
+                *source = &data[start..start + kc];
+            }
+            for (p, group) in panel.chunks_exact_mut(mr).enumerate() {
+                for (slot, source) in group.iter_mut().zip(&sources[..rows]) {
+                    *slot = source[p];
+                }
+            }
+        } else if rs == 1 {
+            // Column-major A (a transposed operand): each k step is a run.
+            for (p, group) in panel.chunks_exact_mut(mr).enumerate() {
+                let start = (col0 + p) * cs + row0 + first_row;
+                group[..rows].copy_from_slice(&data[start..start + rows]);
+            }
+        } else {
+            for (p, group) in panel.chunks_exact_mut(mr).enumerate() {
+                for (r, slot) in group[..rows].iter_mut().enumerate() {
+                    *slot = a.at(row0 + first_row + r, col0 + p);
+                }
+            }
+        }
+    }
+}
+
+/// Packs the `kc × nc` block of `b` at `(row0, col0)` into `nr`-column
+/// panels at the start of `dst` (which must hold `packed_len(nc, nr, kc)`
+/// values).
+pub(crate) fn pack_b(
+    b: MatRef<'_>,
+    (row0, col0): (usize, usize),
+    (kc, nc): (usize, usize),
+    nr: usize,
+    dst: &mut [f32],
+) {
+    if kc == 0 || nc == 0 {
+        return;
+    }
+    let data = b.data();
+    let (rs, cs) = (b.row_stride(), b.col_stride());
+    for (panel_index, panel) in dst
+        .chunks_exact_mut(kc * nr)
+        .take(nc.div_ceil(nr))
+        .enumerate()
+    {
+        let first_col = col0 + panel_index * nr;
+        let cols = nr.min(nc - panel_index * nr);
+        if cols < nr {
+            panel.fill(0.0);
+        }
+        if cs == 1 {
+            // Row-major B: every k step is one contiguous run of columns.
+            for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
+                let start = (row0 + p) * rs + first_col;
+                group[..cols].copy_from_slice(&data[start..start + cols]);
+            }
+        } else if rs == 1 && cols <= MAX_PANEL_COLS {
+            // Column-major B (e.g. a Linear weight used transposed): walk the
+            // panel's columns side by side, so that they are read as parallel
+            // sequential streams and the panel is written sequentially.
+            let mut sources: [&[f32]; MAX_PANEL_COLS] = [&[]; MAX_PANEL_COLS];
+            for (c, source) in sources.iter_mut().take(cols).enumerate() {
+                let start = (first_col + c) * cs + row0;
+                *source = &data[start..start + kc];
+            }
+            for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
+                for (slot, source) in group.iter_mut().zip(&sources[..cols]) {
+                    *slot = source[p];
+                }
+            }
+        } else {
+            for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
+                for (c, slot) in group[..cols].iter_mut().enumerate() {
+                    *slot = b.at(row0 + p, first_col + c);
+                }
+            }
+        }
+    }
+}
