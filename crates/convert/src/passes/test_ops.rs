@@ -126,7 +126,7 @@ impl Operator for Fake {
                 }
                 let known: usize = shape.iter().product();
                 if let Some(i) = infer_at {
-                    if known == 0 || total % known != 0 {
+                    if known == 0 || !total.is_multiple_of(known) {
                         return Err(mismatch("cannot infer -1"));
                     }
                     shape[i] = total / known;

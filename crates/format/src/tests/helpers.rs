@@ -64,7 +64,7 @@ pub(crate) fn build_file(minor: u16, sections: &[Section]) -> Vec<u8> {
     for s in sections {
         let mut offset = table_end + body.len();
         if s.aligned {
-            while offset % 64 != 0 {
+            while !offset.is_multiple_of(64) {
                 body.push(0);
                 offset += 1;
             }

@@ -199,11 +199,11 @@ fn body_tree(graph: &GraphDef) -> Result<(), FormatError> {
     }
     while let Some(body) = pending.pop() {
         for child in child_bodies(graph, body) {
-            if let Some(slot) = reached.get_mut(child as usize) {
-                if !*slot {
-                    *slot = true;
-                    pending.push(child as usize);
-                }
+            if let Some(slot) = reached.get_mut(child as usize)
+                && !*slot
+            {
+                *slot = true;
+                pending.push(child as usize);
             }
         }
     }

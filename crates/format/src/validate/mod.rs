@@ -97,7 +97,7 @@ fn single_tensor(id: TensorId, tensor: &TensorEntry, data_len: u64) -> Result<()
             found: tensor.len,
         });
     }
-    if tensor.offset % TENSOR_ALIGN as u64 != 0 {
+    if !tensor.offset.is_multiple_of(TENSOR_ALIGN as u64) {
         return Err(FormatError::TensorMisaligned {
             tensor: id,
             name: name(),

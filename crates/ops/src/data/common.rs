@@ -198,11 +198,9 @@ fn coalesce(shape: &[usize], strides: &[isize]) -> Vec<(usize, isize)> {
                 .ok()
                 .and_then(|d| stride.checked_mul(d))
                 .is_some_and(|span| span == last.1);
-            if merged {
-                if let Some(d) = last.0.checked_mul(dim) {
-                    *last = (d, stride);
-                    continue;
-                }
+            if merged && let Some(d) = last.0.checked_mul(dim) {
+                *last = (d, stride);
+                continue;
             }
         }
         out.push((dim, stride));

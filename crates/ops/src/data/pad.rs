@@ -204,10 +204,10 @@ impl Operator for Pad {
             .collect::<OpResult<Vec<_>>>()?;
         let elem = data.dtype().size();
         let mut fill = vec![0u8; elem];
-        if let Some(value) = optional(inputs, 2) {
-            if let Some(bytes) = value.bytes().get(..elem) {
-                fill.copy_from_slice(bytes);
-            }
+        if let Some(value) = optional(inputs, 2)
+            && let Some(bytes) = value.bytes().get(..elem)
+        {
+            fill.copy_from_slice(bytes);
         }
         with_element_type!(elem, T => {
             let src = elements::<T>(data.bytes())?;

@@ -105,7 +105,7 @@ impl Reshape {
         })?;
         match inferred {
             Some(i) => {
-                if known == 0 || total % known != 0 {
+                if known == 0 || !total.is_multiple_of(known) {
                     return Err(invalid(format!(
                         "the -1 in {requested:?} cannot be resolved for input shape {:?}",
                         data.shape
