@@ -16,6 +16,7 @@ mod data;
 mod elementwise;
 mod error;
 mod eval;
+pub mod fused;
 mod nn;
 mod operator;
 mod registry;
