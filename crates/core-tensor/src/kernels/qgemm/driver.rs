@@ -113,21 +113,29 @@ impl QOutput<'_> {
         }
     }
 
-    /// Writes the corrected sum `acc` of row `i`, column `j`.
+    /// Writes the corrected sums of row `i` from column `col0` on.
     #[inline]
-    fn store(&mut self, i: usize, j: usize, acc: i32) {
+    fn store_row(&mut self, i: usize, col0: usize, sums: &[i32]) {
         match self {
-            QOutput::I32 { c, row_stride } => c[i * *row_stride + j] = acc,
+            QOutput::I32 { c, row_stride } => {
+                c[i * *row_stride + col0..][..sums.len()].copy_from_slice(sums);
+            }
             QOutput::U8 {
                 c,
                 row_stride,
                 requantize,
-            } => c[i * *row_stride + j] = requantize.apply(acc, j),
+            } => {
+                let row = &mut c[i * *row_stride + col0..][..sums.len()];
+                requantize.apply_row(sums, col0, row);
+            }
             QOutput::F32 {
                 c,
                 row_stride,
                 dequantize,
-            } => c[i * *row_stride + j] = dequantize.apply(acc, i, j),
+            } => {
+                let row = &mut c[i * *row_stride + col0..][..sums.len()];
+                dequantize.apply_row(sums, i, col0, row);
+            }
         }
     }
 }
@@ -268,10 +276,9 @@ fn run_with<K: QMicroKernel>(
     let mut tile = [0i32; MAX_TILE];
     if depth == 0 {
         // An empty sum: every output is the epilogue of zero.
+        let zeros = vec![0i32; n];
         for i in 0..m {
-            for j in 0..n {
-                out.store(i, j, 0);
-            }
+            out.store_row(i, 0, &zeros);
         }
         return;
     }
@@ -280,12 +287,12 @@ fn run_with<K: QMicroKernel>(
         pack_a(&info, &a, rows.clone(), depth, packed_a);
         // Σ_p (a - za) per row, needed only with weight zero points.
         let has_b_zero = b_zero.iter().any(|&z| z != 0);
-        let centred_row_sums: Vec<i64> = rows
+        let centred_row_sums: Vec<i32> = rows
             .clone()
             .map(|i| {
                 if has_b_zero {
                     let sum: i64 = a.row(i).iter().map(|&v| i64::from(v)).sum();
-                    sum - k as i64 * zero_point(a_zero, i)
+                    (sum - k as i64 * zero_point(a_zero, i)) as i32
                 } else {
                     0
                 }
@@ -300,21 +307,21 @@ fn run_with<K: QMicroKernel>(
                 kernel.tile(tile_rows, depth, a_tile, panel, &mut tile);
                 for r in 0..tile_rows {
                     let i = row0 + r;
-                    let za = zero_point(a_zero, i);
-                    let centred_row_sum = centred_row_sums[i - rows.start];
-                    for c in 0..cols {
-                        let j = col0 + c;
-                        let zb = match b_zero.len() {
-                            0 => 0,
-                            1 => i64::from(b_zero[0]),
-                            _ => i64::from(b_zero[j]),
-                        };
-                        let raw = i64::from(tile[r * info.nr + c]);
-                        let exact = raw
-                            - (za - a_offset) * i64::from(b.col_sums()[j])
-                            - zb * centred_row_sum;
-                        out.store(i, j, exact.clamp(i32::MIN.into(), i32::MAX.into()) as i32);
+                    // In i32 with wrapping: the exact result fits in i32
+                    // (see MAX_DEPTH), so arithmetic modulo 2^32 gives it.
+                    let za = (zero_point(a_zero, i) - a_offset) as i32;
+                    let row_sum = centred_row_sums[i - rows.start];
+                    let sums = &mut tile[r * info.nr..][..cols];
+                    for (sum, &col_sum) in sums.iter_mut().zip(&b.col_sums()[col0..]) {
+                        *sum = sum.wrapping_sub(za.wrapping_mul(col_sum));
                     }
+                    if has_b_zero {
+                        for (c, sum) in sums.iter_mut().enumerate() {
+                            let zb = i32::from(b_zero.get(col0 + c).copied().unwrap_or(b_zero[0]));
+                            *sum = sum.wrapping_sub(zb.wrapping_mul(row_sum));
+                        }
+                    }
+                    out.store_row(i, col0, sums);
                 }
             }
         }

@@ -5,8 +5,9 @@ use crate::error::TensorError;
 
 /// A positive real multiplier in fixed point: `mantissa · 2^-shift`, with
 /// the mantissa a Q31 value in `[2^30, 2^31)`. Applying it rounds to the
-/// nearest integer, halves away from zero (like `f64::round`), with one
-/// 64-bit product and a shift — no floating point at run time.
+/// nearest integer, halves to even (as ONNX `QuantizeLinear` and
+/// onnxruntime do), with one 64-bit product, a shift and no branch — no
+/// floating point at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuantMultiplier {
     mantissa: i64,
@@ -52,16 +53,15 @@ impl QuantMultiplier {
         })
     }
 
-    /// `round(x · multiplier)`, saturated to i32.
+    /// `round(x · multiplier)`, halves to even, saturated to i32.
     #[inline]
     pub fn apply(self, x: i32) -> i32 {
         let product = i64::from(x) * self.mantissa;
+        let floor = product >> self.shift;
+        let remainder = product - (floor << self.shift);
         let half = 1i64 << (self.shift - 1);
-        let rounded = if product >= 0 {
-            (product + half) >> self.shift
-        } else {
-            -((-product + half) >> self.shift)
-        };
+        let round_up = (remainder > half) | ((remainder == half) & (floor & 1 == 1));
+        let rounded = floor + i64::from(round_up);
         rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
     }
 }
@@ -136,9 +136,16 @@ impl Requantize {
         Ok(())
     }
 
+    /// `out[c]` = the u8 value for sum `sums[c]` in column `col0 + c`.
+    pub(crate) fn apply_row(&self, sums: &[i32], col0: usize, out: &mut [u8]) {
+        for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
+            *o = self.apply(acc, col0 + c);
+        }
+    }
+
     /// The u8 value for sum `acc` in column `j`.
     #[inline]
-    pub(crate) fn apply(&self, acc: i32, j: usize) -> u8 {
+    fn apply(&self, acc: i32, j: usize) -> u8 {
         let biased = match self.bias.get(j) {
             Some(&b) => acc.saturating_add(b),
             None => acc,
@@ -194,9 +201,17 @@ impl Dequantize {
         Ok(())
     }
 
+    /// `out[c]` = the f32 value for sum `sums[c]` in row `i`, column
+    /// `col0 + c`.
+    pub(crate) fn apply_row(&self, sums: &[i32], i: usize, col0: usize, out: &mut [f32]) {
+        for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
+            *o = self.apply(acc, i, col0 + c);
+        }
+    }
+
     /// The f32 value for sum `acc` in row `i`, column `j`.
     #[inline]
-    pub(crate) fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
+    fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
         let scaled = acc as f32 * (per(&self.a_scales, i) * per(&self.b_scales, j));
         match self.bias.get(j) {
             Some(&b) => scaled + b,

@@ -193,9 +193,12 @@ pub(crate) fn pack_a(
     out.resize(tiles * mr * depth, shift);
     for (i, r) in rows.enumerate() {
         let tile = &mut out[(i / mr) * mr * depth..][..mr * depth];
-        let row_in_tile = i % mr;
-        for (p, &value) in a.row(r).iter().enumerate() {
-            tile[(p / kg) * mr * kg + row_in_tile * kg + p % kg] = value ^ shift;
+        // Group g of this row goes to tile[g · MR · KG + row · KG ..][..KG].
+        let groups = tile[(i % mr) * kg..].chunks_mut(mr * kg);
+        for (dst, src) in groups.zip(a.row(r).chunks(kg)) {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s ^ shift;
+            }
         }
     }
 }
