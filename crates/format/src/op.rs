@@ -262,6 +262,10 @@ op_codes! {
     MatMulInteger = 203,
     /// Quantized matrix product with requantized u8/i8 output.
     QLinearMatMul = 204,
+    /// Convolution of u8/i8 tensors with zero points, i32 result.
+    ConvInteger = 205,
+    /// Quantized convolution with i32 bias and requantized u8/i8 output.
+    QLinearConv = 206,
 }
 
 impl std::fmt::Display for OpCode {

@@ -17,7 +17,7 @@ mod elementwise;
 mod error;
 mod eval;
 pub mod fused;
-mod nn;
+pub(crate) mod nn;
 mod operator;
 mod quant;
 mod registry;

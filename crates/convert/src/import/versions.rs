@@ -95,6 +95,7 @@ pub(crate) fn known_versions(op: &str) -> Option<&'static [u32]> {
         "DynamicQuantizeLinear" => &[11],
         "MatMulInteger" => &[10],
         "QLinearMatMul" => &[10, 21],
+        "ConvInteger" | "QLinearConv" => &[10],
         // control flow
         "If" => &[1, 11, 13, 16, 19, 21, 23, 24, 25],
         _ => return None,

@@ -22,7 +22,7 @@ mod matmul;
 mod norm;
 mod pool;
 mod pool_2d;
-mod window;
+pub(crate) mod window;
 
 #[cfg(test)]
 mod tests;

@@ -80,7 +80,7 @@ fn check_int8(info: InputInfo<'_>, index: usize) -> OpResult<()> {
 }
 
 /// A's values as u8 (`a + 128` for i8) and its zero points shifted alike.
-fn activations_u8(a: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<u8>, Vec<u8>)> {
+pub(super) fn activations_u8(a: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<u8>, Vec<u8>)> {
     let (values, shift) = match a.dtype() {
         DType::U8 => (a.as_slice::<u8>()?.to_vec(), 0),
         _ => (
@@ -99,7 +99,7 @@ fn activations_u8(a: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<u8>, Vec<u8
 }
 
 /// B's values as i8 (`b - 128` for u8) and its zero points shifted alike.
-fn weights_i8(b: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<i8>, Vec<i8>)> {
+pub(super) fn weights_i8(b: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<i8>, Vec<i8>)> {
     let (values, shift) = match b.dtype() {
         DType::I8 => (b.as_slice::<i8>()?.to_vec(), 0),
         _ => (

@@ -17,6 +17,7 @@ use crate::operator::Operator;
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::TensorView;
 
+mod conv;
 mod linear;
 mod matmul;
 
@@ -35,6 +36,8 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::DynamicQuantizeLinear => Ok(Box::new(linear::DynamicQuantizeLinear)),
         OpCode::MatMulInteger => Ok(Box::new(matmul::MatMulInteger)),
         OpCode::QLinearMatMul => Ok(Box::new(matmul::QLinearMatMul)),
+        OpCode::ConvInteger => boxed(conv::ConvInteger::build(attrs)),
+        OpCode::QLinearConv => boxed(conv::QLinearConv::build(attrs)),
         _ => return None,
     })
 }

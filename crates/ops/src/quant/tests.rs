@@ -316,3 +316,97 @@ fn bad_parameters_are_typed_errors() {
         Err(OpError::Tensor(_))
     ));
 }
+
+/// Naive i64 convolution over NCHW with zero points (x per tensor, w per
+/// output channel), groups, strides and zero padding of `x - x_zero`.
+#[allow(clippy::too_many_arguments)]
+fn naive_conv(
+    x: &[i32],
+    [n, c, h, w]: [usize; 4],
+    wt: &[i32],
+    [m, kh, kw]: [usize; 3],
+    group: usize,
+    stride: usize,
+    pad: usize,
+    (x_zero, w_zero): (i32, &[i32]),
+) -> (Vec<i32>, [usize; 4]) {
+    let (oh, ow) = (
+        (h + 2 * pad - kh) / stride + 1,
+        (w + 2 * pad - kw) / stride + 1,
+    );
+    let (c_g, m_g) = (c / group, m / group);
+    let mut y = vec![0i32; n * m * oh * ow];
+    for b in 0..n {
+        for o in 0..m {
+            let g = o / m_g;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0i64;
+                    for ci in 0..c_g {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let (iy, ix) = (
+                                    (oy * stride + ky) as i64 - pad as i64,
+                                    (ox * stride + kx) as i64 - pad as i64,
+                                );
+                                if iy < 0 || ix < 0 || iy >= h as i64 || ix >= w as i64 {
+                                    continue;
+                                }
+                                let xv =
+                                    x[((b * c + g * c_g + ci) * h + iy as usize) * w + ix as usize];
+                                let wv = wt[((o * c_g + ci) * kh + ky) * kw + kx];
+                                sum += i64::from(xv - x_zero) * i64::from(wv - w_zero[o]);
+                            }
+                        }
+                    }
+                    y[((b * m + o) * oh + oy) * ow + ox] = sum as i32;
+                }
+            }
+        }
+    }
+    (y, [n, m, oh, ow])
+}
+
+#[test]
+fn conv_integer_groups_strides_padding_and_channel_zero_points() {
+    let (xs, ws) = ([2, 4, 7, 6], [6, 3, 3]);
+    let x: Vec<u8> = (0..xs.iter().product::<usize>())
+        .map(|i| (i * 37 % 256) as u8)
+        .collect();
+    let w: Vec<i8> = (0..6 * 2 * 9).map(|i| (i * 53 % 256) as u8 as i8).collect();
+    let w_zero: Vec<i8> = vec![0, 3, -5, 7, 1, -2];
+    let attrs = [
+        int("group", 2),
+        Attribute {
+            name: "strides".into(),
+            value: AttrValue::Ints(vec![2, 2]),
+        },
+        Attribute {
+            name: "pads".into(),
+            value: AttrValue::Ints(vec![1, 1, 1, 1]),
+        },
+    ];
+    let out = run(
+        OpCode::ConvInteger,
+        &attrs,
+        &[
+            Some(&t(&xs, &x)),
+            Some(&t(&[6, 2, 3, 3], &w)),
+            Some(&Tensor::scalar(9u8)),
+            Some(&t(&[6], &w_zero)),
+        ],
+    )
+    .unwrap();
+    let (want, shape) = naive_conv(
+        &x.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        xs,
+        &w.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        ws,
+        2,
+        2,
+        1,
+        (9, &w_zero.iter().map(|&v| v.into()).collect::<Vec<_>>()),
+    );
+    assert_eq!(out[0].shape(), shape);
+    assert_eq!(first::<i32>(&out), want);
+}

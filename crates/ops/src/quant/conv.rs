@@ -1,0 +1,427 @@
+//! `ConvInteger` (i32 result) and `QLinearConv` (requantized result): 1-D
+//! and 2-D convolutions of u8/i8 tensors, as im2col (padding with the input
+//! zero point, so padded taps add nothing) times the weights on the `qgemm`
+//! kernels, one group at a time.
+
+use super::matmul::{activations_u8, weights_i8};
+use super::{check_param_shape, check_scales, float_values, int_values, per, quantized_range};
+use crate::attrs::Attrs;
+use crate::data::common::{check_outputs, infos};
+use crate::error::{OpError, OpResult};
+use crate::nn::window::{Axis, WindowAttrs};
+use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
+use crate::util::{check_input_count, checked_shape, optional, required};
+use pocketnn_format::{DType, OpCode};
+use pocketnn_tensor::kernels::qgemm::{
+    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
+};
+use pocketnn_tensor::{TensorView, TensorViewMut};
+
+/// Window attributes and groups, shared by both operators.
+#[derive(Debug)]
+struct ConvAttrs {
+    window: WindowAttrs,
+    group: usize,
+}
+
+/// Sizes of one call.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    batch: usize,
+    in_channels: usize,
+    out_channels: usize,
+    group: usize,
+    /// (height, width); a 1-D convolution has a unit height.
+    axes: [Axis; 2],
+}
+
+impl Plan {
+    fn in_per_group(&self) -> usize {
+        self.in_channels / self.group
+    }
+    fn out_per_group(&self) -> usize {
+        self.out_channels / self.group
+    }
+    /// Output positions per image.
+    fn positions(&self) -> usize {
+        self.axes[0].output * self.axes[1].output
+    }
+    /// Depth of the product: input channels per group times kernel taps.
+    fn depth(&self) -> usize {
+        self.in_per_group() * self.axes[0].kernel * self.axes[1].kernel
+    }
+}
+
+fn shape_error(reason: String) -> OpError {
+    OpError::ShapeMismatch { reason }
+}
+
+impl ConvAttrs {
+    fn parse(attrs: &Attrs<'_>) -> OpResult<ConvAttrs> {
+        let group = attrs.int("group", 1)?;
+        if !(1..=i64::from(i32::MAX)).contains(&group) {
+            return Err(attrs.invalid("group", format!("{group} is not positive")));
+        }
+        Ok(ConvAttrs {
+            window: WindowAttrs::parse(attrs, false)?,
+            group: group as usize,
+        })
+    }
+
+    /// Validates X (`[N, C, spatial..]`) against W (`[M, C / group, kernel..]`).
+    fn plan(&self, x: InputInfo<'_>, w: InputInfo<'_>) -> OpResult<Plan> {
+        let (x, w) = (x.shape, w.shape);
+        if !(3..=4).contains(&x.len()) || w.len() != x.len() {
+            return Err(OpError::Unsupported {
+                what: format!("quantized convolution of X {x:?} with W {w:?} (1-D and 2-D only)"),
+            });
+        }
+        let kernel = &w[2..];
+        if let Some(k) = &self.window.kernel_shape
+            && k.as_slice() != kernel
+        {
+            return Err(shape_error(format!(
+                "kernel_shape {k:?} does not match the weight's spatial shape {kernel:?}"
+            )));
+        }
+        let (batch, in_channels, out_channels, group) = (x[0], x[1], w[0], self.group);
+        if in_channels % group != 0 || out_channels % group != 0 || w[1] != in_channels / group {
+            return Err(shape_error(format!(
+                "W {w:?} does not fit X {x:?} in {group} groups"
+            )));
+        }
+        let geometry = self.window.forward(&x[2..], kernel, false)?;
+        let axes = geometry.as_2d().ok_or_else(|| OpError::Unsupported {
+            what: "quantized convolution above 2-D".into(),
+        })?;
+        Ok(Plan {
+            batch,
+            in_channels,
+            out_channels,
+            group,
+            axes,
+        })
+    }
+
+    fn output_spec(&self, plan: &Plan, dtype: DType, spatial: usize) -> OpResult<OutputSpec> {
+        let mut shape = vec![plan.batch, plan.out_channels];
+        let [h, w] = plan.axes;
+        if spatial == 2 {
+            shape.push(h.output);
+        }
+        shape.push(w.output);
+        Ok(OutputSpec::new(dtype, checked_shape(shape, dtype.size())?))
+    }
+}
+
+/// The im2col rows of image `n`, group `g`: one row per output position,
+/// `depth` values each, `pad` where a tap falls outside the input.
+fn im2col(plan: &Plan, x: &[u8], n: usize, g: usize, pad: u8, out: &mut Vec<u8>) {
+    let [h, w] = plan.axes;
+    let channels = plan.in_per_group();
+    let plane = h.input * w.input;
+    out.clear();
+    out.reserve(plan.positions() * plan.depth());
+    for oy in 0..h.output {
+        for ox in 0..w.output {
+            for c in 0..channels {
+                let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
+                for ky in 0..h.kernel {
+                    let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
+                    for kx in 0..w.kernel {
+                        let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
+                        let inside =
+                            (0..h.input as i64).contains(&iy) && (0..w.input as i64).contains(&ix);
+                        out.push(if inside {
+                            image[iy as usize * w.input + ix as usize]
+                        } else {
+                            pad
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the convolution group by group; `product(n, g, columns, packed
+/// weights, weight zero points, scratch)` computes `positions × M/group`
+/// outputs of image `n`, group `g`, which `scatter` then writes in NCHW.
+fn convolve<T: Copy + Default>(
+    ctx: &RunContext<'_>,
+    plan: &Plan,
+    (x, x_zero): (&[u8], u8),
+    (w, w_zero): (&[i8], &[i8]),
+    y: &mut [T],
+    mut product: impl FnMut(
+        usize,
+        U8Matrix<'_>,
+        ZeroPoints<'_>,
+        &PackedI8B,
+        &[i8],
+        &mut [T],
+    ) -> OpResult<()>,
+) -> OpResult<()> {
+    let kernel = QGemmKernel::best_for(ctx.isa);
+    let (positions, depth, m_g) = (plan.positions(), plan.depth(), plan.out_per_group());
+    let packed: Vec<PackedI8B> = (0..plan.group)
+        .map(|g| {
+            PackedI8B::pack(
+                &kernel,
+                &w[g * m_g * depth..][..m_g * depth],
+                (depth, m_g),
+                (1, depth),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let mut columns = Vec::new();
+    let mut scratch = vec![T::default(); positions * m_g];
+    for n in 0..plan.batch {
+        for (g, packed) in packed.iter().enumerate() {
+            im2col(plan, x, n, g, x_zero, &mut columns);
+            let a = U8Matrix::row_major(&columns, positions, depth)?;
+            let zeros = match w_zero {
+                [z] => std::slice::from_ref(z),
+                all => &all[g * m_g..][..m_g],
+            };
+            product(
+                n * plan.group + g,
+                a,
+                ZeroPoints::PerTensor(x_zero),
+                packed,
+                zeros,
+                &mut scratch,
+            )?;
+            // scratch is positions × m_g; the output wants m_g × positions.
+            let out = &mut y[(n * plan.out_channels + g * m_g) * positions..][..m_g * positions];
+            for (p, row) in scratch.chunks_exact(m_g).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    out[j * positions + p] = v;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_int8(info: InputInfo<'_>, index: usize) -> OpResult<()> {
+    match info.dtype {
+        DType::U8 | DType::I8 => Ok(()),
+        dtype => Err(OpError::UnsupportedDType { index, dtype }),
+    }
+}
+
+fn check_same(info: Option<InputInfo<'_>>, expected: DType, index: usize) -> OpResult<()> {
+    match info {
+        Some(z) if z.dtype != expected => Err(OpError::DTypeMismatch {
+            index,
+            expected,
+            actual: z.dtype,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// ONNX `ConvInteger`: `conv(X - x_zero_point, W - w_zero_point)` in i32;
+/// `w_zero_point` per tensor or per output channel.
+#[derive(Debug)]
+pub(crate) struct ConvInteger(ConvAttrs);
+
+impl ConvInteger {
+    pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<ConvInteger> {
+        ConvAttrs::parse(attrs).map(ConvInteger)
+    }
+}
+
+impl Operator for ConvInteger {
+    fn op(&self) -> OpCode {
+        OpCode::ConvInteger
+    }
+
+    fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
+        check_input_count(inputs, 2, 4, "2 to 4")?;
+        let (x, w) = (required(inputs, 0)?, required(inputs, 1)?);
+        check_int8(x, 0)?;
+        check_int8(w, 1)?;
+        check_same(optional(inputs, 2), x.dtype, 2)?;
+        check_same(optional(inputs, 3), w.dtype, 3)?;
+        let plan = self.0.plan(x, w)?;
+        Ok(vec![self.0.output_spec(
+            &plan,
+            DType::I32,
+            x.shape.len() - 2,
+        )?])
+    }
+
+    fn run(
+        &self,
+        ctx: &mut RunContext<'_>,
+        inputs: &[Option<TensorView<'_>>],
+        outputs: &mut [TensorViewMut<'_>],
+    ) -> OpResult<()> {
+        let specs = self.infer(&infos(inputs))?;
+        check_outputs(&specs, outputs)?;
+        let Some(out) = outputs.first_mut() else {
+            return Ok(());
+        };
+        let (x, w) = (required(inputs, 0)?, required(inputs, 1)?);
+        let plan = self.0.plan(x.into(), w.into())?;
+        let x_zero = zero_point(optional(inputs, 2), None, 2)?;
+        let w_zero = zero_point(optional(inputs, 3), Some(plan.out_channels), 3)?;
+        let (x, x_zero) = activations_u8(x, &x_zero)?;
+        let (w, w_zero) = weights_i8(w, &w_zero)?;
+        let m_g = plan.out_per_group();
+        let kernel = QGemmKernel::best_for(ctx.isa);
+        convolve(
+            ctx,
+            &plan,
+            (&x, x_zero[0]),
+            (&w, &w_zero),
+            out.as_slice_mut::<i32>()?,
+            |_, a, za, packed, zb, scratch| {
+                let out = QOutput::I32 {
+                    c: scratch,
+                    row_stride: m_g,
+                };
+                Ok(gemm_u8i8(&kernel, a, za, packed, zb, out)?)
+            },
+        )
+    }
+}
+
+/// Zero points of input `index` (0 when absent): per tensor, or one per
+/// `per_channel` when given.
+fn zero_point(
+    view: Option<TensorView<'_>>,
+    per_channel: Option<usize>,
+    index: usize,
+) -> OpResult<Vec<i32>> {
+    match view {
+        None => Ok(vec![0]),
+        Some(z) => {
+            check_param_shape(z.shape(), per_channel, index)?;
+            int_values(z, index)
+        }
+    }
+}
+
+/// ONNX `QLinearConv`: the convolution of quantized X and W, plus an i32
+/// bias, requantized to Y's scale and zero point (u8 or i8, Y's zero
+/// point's type); W's scale and zero point per tensor or per output channel.
+#[derive(Debug)]
+pub(crate) struct QLinearConv(ConvAttrs);
+
+impl QLinearConv {
+    pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<QLinearConv> {
+        ConvAttrs::parse(attrs).map(QLinearConv)
+    }
+}
+
+impl Operator for QLinearConv {
+    fn op(&self) -> OpCode {
+        OpCode::QLinearConv
+    }
+
+    fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
+        check_input_count(inputs, 8, 9, "8 or 9")?;
+        let (x, w) = (required(inputs, 0)?, required(inputs, 3)?);
+        check_int8(x, 0)?;
+        check_int8(w, 3)?;
+        check_same(Some(required(inputs, 2)?), x.dtype, 2)?;
+        check_same(Some(required(inputs, 5)?), w.dtype, 5)?;
+        let y_zero = required(inputs, 7)?;
+        check_int8(y_zero, 7)?;
+        let plan = self.0.plan(x, w)?;
+        if let Some(bias) = optional(inputs, 8)
+            && (bias.dtype != DType::I32 || bias.shape != [plan.out_channels])
+        {
+            return Err(shape_error(format!(
+                "bias must be i32 [{}], got {} {:?}",
+                plan.out_channels, bias.dtype, bias.shape
+            )));
+        }
+        Ok(vec![self.0.output_spec(
+            &plan,
+            y_zero.dtype,
+            x.shape.len() - 2,
+        )?])
+    }
+
+    fn run(
+        &self,
+        ctx: &mut RunContext<'_>,
+        inputs: &[Option<TensorView<'_>>],
+        outputs: &mut [TensorViewMut<'_>],
+    ) -> OpResult<()> {
+        let specs = self.infer(&infos(inputs))?;
+        check_outputs(&specs, outputs)?;
+        let Some(out) = outputs.first_mut() else {
+            return Ok(());
+        };
+        let (x, w) = (required(inputs, 0)?, required(inputs, 3)?);
+        let plan = self.0.plan(x.into(), w.into())?;
+        let channels = plan.out_channels;
+        let scale = |index: usize, per_channel: Option<usize>| -> OpResult<Vec<f32>> {
+            let view = required(inputs, index)?;
+            check_param_shape(view.shape(), per_channel, index)?;
+            let values = float_values(view, index)?;
+            check_scales(&values, index)?;
+            Ok(values)
+        };
+        let (x_scale, w_scale, y_scale) =
+            (scale(1, None)?, scale(4, Some(channels))?, scale(6, None)?);
+        let x_zero = zero_point(optional(inputs, 2), None, 2)?;
+        let w_zero = zero_point(optional(inputs, 5), Some(channels), 5)?;
+        let y_zero = zero_point(optional(inputs, 7), None, 7)?;
+        let bias = match optional(inputs, 8) {
+            Some(b) => b.as_slice::<i32>()?.to_vec(),
+            None => vec![0; channels],
+        };
+        let signed_output = out.dtype() == DType::I8;
+        let shift = if signed_output { 128 } else { 0 };
+        let (low, high) = quantized_range(out.dtype()).unwrap_or((0, 255));
+        let m_g = plan.out_per_group();
+        let requantizers = (0..plan.group)
+            .map(|g| {
+                let multipliers = (g * m_g..(g + 1) * m_g)
+                    .map(|j| {
+                        QuantMultiplier::new(
+                            f64::from(x_scale[0]) * f64::from(per(&w_scale, j))
+                                / f64::from(y_scale[0]),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Requantize::new(
+                    multipliers,
+                    bias[g * m_g..][..m_g].to_vec(),
+                    (per(&y_zero, 0) + shift).clamp(0, 255) as u8,
+                    ((low + shift) as u8, (high + shift) as u8),
+                )?)
+            })
+            .collect::<OpResult<Vec<_>>>()?;
+        let (x, x_zero) = activations_u8(x, &x_zero)?;
+        let (w, w_zero) = weights_i8(w, &w_zero)?;
+        let kernel = QGemmKernel::best_for(ctx.isa);
+        let y = out.bytes_mut();
+        let group = plan.group;
+        convolve(
+            ctx,
+            &plan,
+            (&x, x_zero[0]),
+            (&w, &w_zero),
+            &mut *y,
+            |index, a, za, packed, zb, scratch| {
+                let out = QOutput::U8 {
+                    c: scratch,
+                    row_stride: m_g,
+                    requantize: &requantizers[index % group],
+                };
+                Ok(gemm_u8i8(&kernel, a, za, packed, zb, out)?)
+            },
+        )?;
+        if signed_output {
+            y.iter_mut().for_each(|v| *v ^= 0x80);
+        }
+        Ok(())
+    }
+}
