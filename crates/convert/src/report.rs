@@ -19,6 +19,11 @@ pub struct ConvertReport {
     pub folded_values: Vec<String>,
     /// `BatchNormalization` nodes folded into the `Conv` or `Gemm` before them.
     pub batch_norms_folded: usize,
+    /// Activations fused into the `Conv`, `Gemm` or `MatMul` before them
+    /// (a `Mul(y, Sigmoid(y))` pair counts once).
+    pub activations_fused: usize,
+    /// Residual `Add`s fused into the `Conv` before them.
+    pub residual_adds_fused: usize,
     /// Nodes removed: `Identity` and `Dropout` at import, and nodes whose
     /// results nothing used.
     pub removed_nodes: usize,
@@ -66,6 +71,11 @@ impl fmt::Display for ConvertReport {
             self.folded_values.len(),
             self.batch_norms_folded,
             self.removed_nodes
+        )?;
+        writeln!(
+            f,
+            "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul",
+            self.activations_fused, self.residual_adds_fused
         )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

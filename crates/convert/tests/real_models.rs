@@ -100,7 +100,12 @@ fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
     }
     // the only node left that onnx's own const-analysis does not mark
     // constant: Conv 49, Clip 33, Pad 17, Add 9, GlobalAveragePool,
-    // Reshape (the flatten before the classifier) and Gemm
+    // Reshape (the flatten before the classifier) and Gemm; every Clip
+    // (ReLU6) and every residual Add is then fused into a Conv
     assert_eq!(ops_after(&c, "Reshape"), 1);
-    assert_eq!(c.report.nodes_after(), 49 + 33 + 17 + 9 + 1 + 1 + 1);
+    assert_eq!(ops_after(&c, "Clip"), 0);
+    assert_eq!(ops_after(&c, "Add"), 0);
+    assert_eq!(c.report.activations_fused, 33);
+    assert_eq!(c.report.residual_adds_fused, 9);
+    assert_eq!(c.report.nodes_after(), 49 + 17 + 1 + 1 + 1);
 }
