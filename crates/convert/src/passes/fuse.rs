@@ -3,7 +3,8 @@
 //! `pocketnn_ops::fused`), so the GEMM applies it while the results are
 //! still in registers.
 //!
-//! * **Residual add** — `Add(Conv(x), z)` (either operand order) becomes
+//! * **Residual add** — `Add(Conv(x), z)` (either operand order; also a
+//!   two-input `Sum`) becomes
 //!   `Conv(x, W, B, z)` when `z` has the Conv output's shape, is f32, and is
 //!   available before the Conv runs (a graph input, a constant, or made by
 //!   an earlier node), and the Conv has no activation yet.
@@ -117,7 +118,9 @@ fn fuse_residual(graph: &mut Graph, b: usize, p: usize) -> bool {
     let Some(&[a]) = readers(graph, b, y).as_deref() else {
         return false;
     };
-    let Some(add) = body.nodes.get(a).filter(|n| n.op == OpCode::Add) else {
+    // `Sum` of two inputs (older exporters' residual) is an `Add`.
+    let is_add = |n: &&Node| n.op == OpCode::Add || (n.op == OpCode::Sum && n.inputs.len() == 2);
+    let Some(add) = body.nodes.get(a).filter(is_add) else {
         return false;
     };
     let z = match *add.inputs.as_slice() {

@@ -267,6 +267,25 @@ fn residual_add_then_relu_fold_into_the_conv() {
 }
 
 #[test]
+fn a_two_input_sum_is_a_residual_add_and_a_three_input_sum_is_not() {
+    for extra in [false, true] {
+        let mut b = GraphBuilder::new();
+        let x = input(&mut b);
+        let y = conv(&mut b, x);
+        let inputs: &[usize] = if extra { &[y, x, x] } else { &[y, x] };
+        let sum = b.node(OpCode::Sum, inputs, DType::F32);
+        b.output(sum);
+        run(&mut b.g);
+        let expected: &[OpCode] = if extra {
+            &[OpCode::Conv, OpCode::Sum]
+        } else {
+            &[OpCode::Conv]
+        };
+        assert_eq!(b.ops(0), expected);
+    }
+}
+
+#[test]
 fn residual_without_bias_keeps_the_bias_slot_empty() {
     let mut b = GraphBuilder::new();
     let x = input(&mut b);
