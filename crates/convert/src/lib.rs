@@ -55,7 +55,8 @@ pub struct ConvertOptions {
     /// Fold `BatchNormalization` into a preceding `Conv`/`Gemm` (default on).
     pub fold_batch_norms: bool,
     /// Fuse residual adds and activations into the `Conv`, `Gemm` or
-    /// `MatMul` before them (default on; see `docs/ops/fusion.md`).
+    /// `MatMul` before them, and zero `Pad`s into the `Conv` after them
+    /// (default on; see `docs/ops/fusion.md`).
     pub fuse_epilogues: bool,
     /// Infer shapes, declaring them in the file, and fold shape values
     /// (default on).
@@ -163,6 +164,7 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         batch_norms_folded: log.batch_norms_folded,
         activations_fused: log.activations_fused,
         residual_adds_fused: log.residual_adds_fused,
+        pads_folded: log.pads_folded,
         removed_nodes: stats.removed_nodes + log.dead_nodes,
         warnings: log.warnings,
     };

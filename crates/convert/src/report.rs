@@ -24,6 +24,8 @@ pub struct ConvertReport {
     pub activations_fused: usize,
     /// Residual `Add`s fused into the `Conv` before them.
     pub residual_adds_fused: usize,
+    /// Zero `Pad`s folded into the pads of the `Conv` after them.
+    pub pads_folded: usize,
     /// Nodes removed: `Identity` and `Dropout` at import, and nodes whose
     /// results nothing used.
     pub removed_nodes: usize,
@@ -74,8 +76,8 @@ impl fmt::Display for ConvertReport {
         )?;
         writeln!(
             f,
-            "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul",
-            self.activations_fused, self.residual_adds_fused
+            "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
+            self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

@@ -13,6 +13,9 @@
 //!   pair `Mul(y, Sigmoid(y))` (SiLU) after a `Conv`, `Gemm` or `MatMul`
 //!   (the latter only with a constant `B`) become its `activation`.
 //!
+//! * **Pad** — a zero `Pad` of the spatial axes before a `Conv` becomes
+//!   the Conv's pads ([`pad`]).
+//!
 //! Either fusion needs the producer's output to be read only by the nodes
 //! it removes and not to be a graph output; the removed nodes' outputs are
 //! then produced by the producer itself, so value names are kept.
@@ -26,7 +29,9 @@ use pocketnn_tensor::kernels::activation::Activation;
 /// Fuses every eligible residual add and activation; returns how many
 /// nodes were removed.
 pub(crate) fn fuse_epilogues(graph: &mut Graph, log: &mut PassLog) -> usize {
-    let mut removed = 0;
+    let pads = pad::fold_pads_into_convs(graph);
+    log.pads_folded += pads;
+    let mut removed = pads;
     for b in 0..graph.bodies.len() {
         let mut p = 0;
         while p < graph.bodies.get(b).map_or(0, |body| body.nodes.len()) {
@@ -286,5 +291,6 @@ fn silu_pair(
         .then(|| (Activation::Silu, vec![s, m]))
 }
 
+mod pad;
 #[cfg(test)]
 mod tests;

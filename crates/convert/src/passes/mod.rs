@@ -41,6 +41,8 @@ pub(crate) struct PassLog {
     pub activations_fused: usize,
     /// Residual `Add`s fused into the `Conv` before them.
     pub residual_adds_fused: usize,
+    /// Zero `Pad`s folded into the pads of the `Conv` after them.
+    pub pads_folded: usize,
     /// Nodes removed because nothing used their results.
     pub dead_nodes: usize,
     /// Things the user should know (a node whose shapes could not be

@@ -350,3 +350,68 @@ fn residual_after_an_activation_is_not_fused() {
     assert_eq!(b.ops(0), [OpCode::Conv, OpCode::Add]);
     assert_eq!(b.g.bodies[0].nodes[0].inputs.len(), 3);
 }
+
+/// x [1,2,4,4] -> Pad(pads) -> Conv(W 3×3, conv_attrs) -> y.
+fn pad_then_conv(pads: &[i64], value: Option<f32>, conv_attrs: Vec<Attribute>) -> GraphBuilder {
+    let mut b = GraphBuilder::new();
+    let x = input(&mut b);
+    let p = b.constant("p", Tensor::from_slice(&[pads.len()], pads).unwrap());
+    let mut pad_inputs = vec![Some(x), Some(p)];
+    if let Some(v) = value {
+        pad_inputs.push(Some(b.constant("v", Tensor::scalar(v))));
+    }
+    let padded = b.node_in(0, OpCode::Pad, &pad_inputs, &[DType::F32], vec![])[0];
+    let w = b.constant(
+        "W",
+        Tensor::from_slice(&[2, 2, 3, 3], &[1.0f32; 36]).unwrap(),
+    );
+    let y = b.node_in(
+        0,
+        OpCode::Conv,
+        &[Some(padded), Some(w)],
+        &[DType::F32],
+        conv_attrs,
+    )[0];
+    b.output(y);
+    b
+}
+
+#[test]
+fn zero_spatial_pad_folds_into_the_conv_pads() {
+    let conv_pads = vec![attr("pads", AttrValue::Ints(vec![1, 0, 0, 2]))];
+    for (value, attrs) in [(None, vec![]), (Some(0.0), conv_pads)] {
+        let had_pads = !attrs.is_empty();
+        let mut b = pad_then_conv(&[0, 0, 0, 1, 0, 0, 2, 1], value, attrs);
+        let (removed, log) = run(&mut b.g);
+        assert_eq!((removed, log.pads_folded), (1, 1));
+        assert_eq!(b.ops(0), [OpCode::Conv]);
+        // pads are [h_begin, w_begin, h_end, w_end]
+        let expected = if had_pads {
+            vec![1, 1, 2, 3]
+        } else {
+            vec![0, 1, 2, 1]
+        };
+        assert_eq!(attribute(&b.g, 0, "pads"), Some(&AttrValue::Ints(expected)));
+        assert_eq!(b.g.bodies[0].nodes[0].inputs[0], Some(b.g.inputs[0]));
+    }
+}
+
+#[test]
+fn pads_that_a_conv_cannot_take_are_left_alone() {
+    let same = vec![attr("auto_pad", AttrValue::String("SAME_UPPER".into()))];
+    let cases: Vec<(Vec<i64>, Option<f32>, Vec<Attribute>)> = vec![
+        (vec![0, 0, 1, 1, 0, 0, 1, 1], Some(1.0), vec![]), // non-zero value
+        (vec![0, 1, 1, 1, 0, 0, 1, 1], None, vec![]),      // pads a channel
+        (vec![0, 0, -1, 1, 0, 0, 1, 1], None, vec![]),     // crops
+        (vec![0, 0, 1, 1, 0, 0, 1, 1], None, same),        // auto_pad
+    ];
+    for (pads, value, attrs) in cases {
+        let mut b = pad_then_conv(&pads, value, attrs);
+        assert_eq!(run(&mut b.g).1.pads_folded, 0, "{pads:?}");
+        assert_eq!(b.ops(0), [OpCode::Pad, OpCode::Conv]);
+    }
+    // reflect mode
+    let mut b = pad_then_conv(&[0, 0, 1, 1, 0, 0, 1, 1], None, vec![]);
+    b.g.bodies[0].nodes[0].set_attribute("mode", AttrValue::String("reflect".into()));
+    assert_eq!(run(&mut b.g).1.pads_folded, 0);
+}

@@ -212,7 +212,7 @@ impl Blocking {
 }
 
 /// `C = A·B` or `C += A·B` for `A` m×k, `B` k×n, `C` m×n, then the
-/// epilogue on each tile after its last depth block (shapes checked by the
+/// epilogue on each MC × NC block after its last depth block (shapes checked by the
 /// caller; `blocking` fits the kernel).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_blocked<K: MicroKernel>(
@@ -318,10 +318,13 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
                             let tile = (rows, cols, kc);
                             edge_tile(kernel, tile, a_tile, b_panel, &mut c, (row, col), overwrite);
                         }
-                        if finish && last_block {
-                            epilogue.apply_block(&mut c, (row, col), (rows, cols));
-                        }
                     }
+                }
+                // The epilogue runs once per MC × NC block (still in L2),
+                // over rows of up to NC values: far fewer, longer loops than
+                // per MR × NR tile.
+                if finish && last_block {
+                    epilogue.apply_block(&mut c, (ic, jc), (mc, nc));
                 }
             }
         }

@@ -66,7 +66,8 @@ fn activated(values: &[f32], act: Activation) -> Vec<f32> {
 fn conv_with_residual_and_activation_matches_the_reference() {
     let mut rng = Lcg(5);
     // (x shape, w shape, group, pads, strides): im2col, pointwise, depthwise, grouped
-    let cases: [(&[usize], &[usize], usize, i64, usize); 5] = [
+    type Case<'s> = (&'s [usize], &'s [usize], usize, i64, usize);
+    let cases: [Case<'_>; 5] = [
         (&[2, 3, 9, 8], &[5, 3, 3, 3], 1, 1, 1),
         (&[1, 8, 20, 20], &[16, 8, 3, 3], 1, 1, 2),
         (&[2, 6, 7, 5], &[4, 6, 1, 1], 1, 0, 1),

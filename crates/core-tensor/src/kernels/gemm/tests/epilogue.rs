@@ -173,7 +173,7 @@ fn every_tier_fuses_bias_residual_and_activation() {
             for &n in &ns {
                 for k in [0usize, 1, 7, 33] {
                     case_index += 1;
-                    let acc = if case_index % 3 == 0 {
+                    let acc = if case_index.is_multiple_of(3) {
                         Accumulate::Yes
                     } else {
                         Accumulate::No
@@ -182,7 +182,8 @@ fn every_tier_fuses_bias_residual_and_activation() {
                     let b = Stored::random(&mut rng, k, n, LAYOUTS[(case_index / 4) % 4]);
                     let c = make_c(&mut rng, m, n, 2, acc);
                     let bias = make_bias(&mut rng, BIASES[case_index % BIASES.len()], m, n);
-                    let residual = (case_index % 2 == 0)
+                    let residual = case_index
+                        .is_multiple_of(2)
                         .then(|| Stored::random(&mut rng, m, n, Layout::PaddedRows));
                     let activation = ACTIVATIONS[case_index % ACTIVATIONS.len()];
                     let (alpha, beta) = match case_index % 4 {
