@@ -60,3 +60,64 @@ light_model_tests! {
     vgg19 => "vgg19",
     zfnet512 => "zfnet512",
 }
+
+/// The outputs of `name` run with `threads` threads, as f32 vectors.
+fn outputs_with_threads(
+    model: &Model,
+    inputs: &[pocketnn::Tensor],
+    threads: usize,
+) -> Vec<Vec<f32>> {
+    let mut session = Session::new(model, SessionOptions::with_threads(threads)).expect("session");
+    assert_eq!(session.threads(), threads);
+    let names: Vec<String> = model.inputs().iter().map(|i| i.name.clone()).collect();
+    let feeds: Vec<(&str, TensorView<'_>)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(inputs.iter().map(|t| t.view()))
+        .collect();
+    let outputs = session.run_views(&feeds).expect("run");
+    (0..outputs.len())
+        .map(|k| {
+            let (_, view) = outputs.at(k).expect("output");
+            view.to_f32_vec().expect("f32 output")
+        })
+        .collect()
+}
+
+/// Two threads give exactly the outputs of one: the GEMM gives each output
+/// element to one thread, which sums it in the same order (so this also
+/// checks that the thread split covers every element once). Run twice with
+/// two threads to catch a race.
+fn check_threads_agree(name: &str) {
+    let dir = testdata_dir("light").join(name);
+    let model: Model =
+        convert_and_load(&dir.join("model.onnx")).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let inputs = read_set(&dir.join("test_data_set_0"), "input").expect("inputs");
+    let one = outputs_with_threads(&model, &inputs, 1);
+    for round in 0..2 {
+        let two = outputs_with_threads(&model, &inputs, 2);
+        assert_eq!(one.len(), two.len());
+        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+            let differ = a
+                .iter()
+                .zip(b)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(
+                differ, 0,
+                "{name} output {k} round {round}: {differ} values differ"
+            );
+        }
+    }
+    eprintln!("{name}: 2 threads give exactly the outputs of 1 thread");
+}
+
+#[test]
+fn squeezenet_two_threads_equal_one() {
+    check_threads_agree("squeezenet");
+}
+
+#[test]
+fn resnet50_two_threads_equal_one() {
+    check_threads_agree("resnet50");
+}

@@ -94,6 +94,7 @@ pub fn run(args: &BenchArgs) -> CliResult {
         session.run_views(&views)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    let in_order = times.clone();
     times.sort_by(|a, b| a.total_cmp(b));
     let (min, median, p90) = (times[0], percentile(&times, 50.0), percentile(&times, 90.0));
     let rss = peak_rss_bytes();
@@ -106,6 +107,7 @@ pub fn run(args: &BenchArgs) -> CliResult {
             "peak_rss_bytes": rss,
             "threads": session.threads(),
             "iters": args.iters,
+            "times_ms": in_order,
             "isa": session.isa().name(),
         });
         println!("{v}");

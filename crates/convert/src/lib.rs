@@ -54,6 +54,10 @@ pub struct ConvertOptions {
     pub fold_constants: bool,
     /// Fold `BatchNormalization` into a preceding `Conv`/`Gemm` (default on).
     pub fold_batch_norms: bool,
+    /// Fuse residual adds and activations into the `Conv`, `Gemm` or
+    /// `MatMul` before them, and zero `Pad`s into the `Conv` after them
+    /// (default on; see `docs/ops/fusion.md`).
+    pub fuse_epilogues: bool,
     /// Infer shapes, declaring them in the file, and fold shape values
     /// (default on).
     pub infer_shapes: bool,
@@ -71,6 +75,7 @@ impl Default for ConvertOptions {
         ConvertOptions {
             fold_constants: true,
             fold_batch_norms: true,
+            fuse_epilogues: true,
             infer_shapes: true,
             require_operators: true,
             name: None,
@@ -132,6 +137,9 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
             log.dead_nodes += passes::eliminate_dead_code(&mut graph);
         }
     }
+    if options.fuse_epilogues {
+        passes::fuse_epilogues(&mut graph, &mut log);
+    }
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
     let mut ops_after = BTreeMap::new();
@@ -154,6 +162,9 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         folded_nodes: log.folded_nodes,
         folded_values: log.folded_values,
         batch_norms_folded: log.batch_norms_folded,
+        activations_fused: log.activations_fused,
+        residual_adds_fused: log.residual_adds_fused,
+        pads_folded: log.pads_folded,
         removed_nodes: stats.removed_nodes + log.dead_nodes,
         warnings: log.warnings,
     };

@@ -19,6 +19,13 @@ pub struct ConvertReport {
     pub folded_values: Vec<String>,
     /// `BatchNormalization` nodes folded into the `Conv` or `Gemm` before them.
     pub batch_norms_folded: usize,
+    /// Activations fused into the `Conv`, `Gemm` or `MatMul` before them
+    /// (a `Mul(y, Sigmoid(y))` pair counts once).
+    pub activations_fused: usize,
+    /// Residual `Add`s fused into the `Conv` before them.
+    pub residual_adds_fused: usize,
+    /// Zero `Pad`s folded into the pads of the `Conv` after them.
+    pub pads_folded: usize,
     /// Nodes removed: `Identity` and `Dropout` at import, and nodes whose
     /// results nothing used.
     pub removed_nodes: usize,
@@ -66,6 +73,11 @@ impl fmt::Display for ConvertReport {
             self.folded_values.len(),
             self.batch_norms_folded,
             self.removed_nodes
+        )?;
+        writeln!(
+            f,
+            "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
+            self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

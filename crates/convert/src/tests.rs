@@ -52,11 +52,13 @@ fn convert_folds_batch_norm_removes_identity_and_dropout() {
     let c = convert(&conv_bn_model(), &ConvertOptions::default()).unwrap();
     let g = &c.model.graph;
     let ops: Vec<OpCode> = g.bodies[0].nodes.iter().map(|n| n.op).collect();
-    assert_eq!(ops, [OpCode::Conv, OpCode::Relu]);
+    // the Relu is fused into the Conv's epilogue
+    assert_eq!(ops, [OpCode::Conv]);
     assert_eq!(c.report.batch_norms_folded, 1);
+    assert_eq!(c.report.activations_fused, 1);
     assert_eq!(c.report.removed_nodes, 2);
     assert_eq!(c.report.nodes_before(), 5);
-    assert_eq!(c.report.nodes_after(), 2);
+    assert_eq!(c.report.nodes_after(), 1);
     assert_eq!(c.report.ops_before.get("Dropout"), Some(&1));
     // s = scale / sqrt(var + 1) = [0.5, 1]; W' = W * s; B' = (B - mean) * s + bias
     let conv = &g.bodies[0].nodes[0];
@@ -94,6 +96,7 @@ fn convert_folds_batch_norm_removes_identity_and_dropout() {
 fn passes_can_be_switched_off() {
     let options = ConvertOptions {
         fold_batch_norms: false,
+        fuse_epilogues: false,
         fold_constants: false,
         infer_shapes: false,
         ..ConvertOptions::default()

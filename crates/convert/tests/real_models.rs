@@ -20,8 +20,11 @@ fn model(name: &str) -> Vec<u8> {
 }
 
 fn convert_model(name: &str) -> Converted {
-    let c =
-        convert(&model(name), &ConvertOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    convert_model_with(name, &ConvertOptions::default())
+}
+
+fn convert_model_with(name: &str, options: &ConvertOptions) -> Converted {
+    let c = convert(&model(name), options).unwrap_or_else(|e| panic!("{name}: {e}"));
     println!("{name}:\n{}", c.report);
     c
 }
@@ -72,7 +75,10 @@ fn seed_cnn_converts() {
 
 #[test]
 fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
-    let c = convert_model("efficientnet_lite0.onnx");
+    // without epilogue fusion, to see the Pads and Clips
+    let mut options = ConvertOptions::default();
+    options.fuse_epilogues = false;
+    let c = convert_model_with("efficientnet_lite0.onnx", &options);
     assert_eq!(c.report.ops_before.get("Constant"), Some(&220));
     assert_eq!(ops_after(&c, "Conv"), 49);
     assert_eq!(ops_after(&c, "Pad"), 17);
@@ -103,4 +109,18 @@ fn efficientnet_lite0_converts_and_its_pad_subgraphs_fold() {
     // Reshape (the flatten before the classifier) and Gemm
     assert_eq!(ops_after(&c, "Reshape"), 1);
     assert_eq!(c.report.nodes_after(), 49 + 33 + 17 + 9 + 1 + 1 + 1);
+}
+
+#[test]
+fn efficientnet_lite0_pads_activations_and_residuals_fuse_into_convs() {
+    let c = convert_model("efficientnet_lite0.onnx");
+    // every Pad (zero, spatial), Clip (ReLU6) and residual Add
+    assert_eq!(ops_after(&c, "Conv"), 49);
+    for op in ["Pad", "Clip", "Add"] {
+        assert_eq!(ops_after(&c, op), 0, "{op} left");
+    }
+    assert_eq!(c.report.pads_folded, 17);
+    assert_eq!(c.report.activations_fused, 33);
+    assert_eq!(c.report.residual_adds_fused, 9);
+    assert_eq!(c.report.nodes_after(), 49 + 1 + 1 + 1);
 }

@@ -52,6 +52,19 @@ pub enum TensorError {
         /// Rows and columns of `C`.
         c: (usize, usize),
     },
+    /// Row-major access to a tensor stored packed for the GEMM.
+    #[error("the tensor is stored packed for the GEMM and cannot be read as rows")]
+    PackedData,
+    /// A packed `B` of k×n does not match the tensor shape it stands for.
+    #[error("a packed {k}×{n} matrix cannot be a tensor of shape {shape:?}")]
+    PackedShapeMismatch {
+        /// The tensor's shape.
+        shape: Vec<usize>,
+        /// Rows of `B`.
+        k: usize,
+        /// Columns of `B`.
+        n: usize,
+    },
     /// A pre-packed `B` has panels of another width than the tier's kernel.
     #[error("B is packed in {actual}-column panels, the {isa} GEMM kernel needs {expected}")]
     PackedPanelMismatch {

@@ -7,6 +7,7 @@
 
 use crate::buffer::AlignedBuf;
 use crate::error::TensorError;
+use crate::kernels::gemm::PackedBRef;
 use bytemuck::Pod;
 use half::f16;
 use pocketnn_format::DType;
@@ -103,11 +104,26 @@ fn cast_checked_mut<T: Element>(dtype: DType, bytes: &mut [u8]) -> Result<&mut [
 }
 
 /// A read-only view of a tensor.
+///
+/// Its bytes are row-major, except for a view made by
+/// [`TensorView::packed_b`]: a constant weight stored pre-packed for the
+/// GEMM (see `docs/kernels.md`). Such a view refuses [`TensorView::as_slice`]
+/// (and what builds on it), so code that expects row-major data fails
+/// instead of reading panels as rows; [`TensorView::to_tensor`] unpacks it.
 #[derive(Clone, Copy, Debug)]
 pub struct TensorView<'a> {
     dtype: DType,
     shape: &'a [usize],
     bytes: &'a [u8],
+    packed: Option<PackedBView<'a>>,
+}
+
+/// How a packed view's tensor relates to the packed `B`.
+#[derive(Clone, Copy, Debug)]
+struct PackedBView<'a> {
+    b: PackedBRef<'a>,
+    /// True when `B` is the transpose of the tensor (a Gemm `transB` weight).
+    transposed: bool,
 }
 
 impl<'a> TensorView<'a> {
@@ -118,7 +134,43 @@ impl<'a> TensorView<'a> {
             dtype,
             shape,
             bytes,
+            packed: None,
         })
+    }
+
+    /// A view of a 2-D f32 tensor of `shape` stored as the packed GEMM
+    /// operand `b`: `B` is the tensor itself (`transposed` false, shape
+    /// `[k, n]`) or its transpose (`transposed` true, shape `[n, k]`).
+    pub fn packed_b(
+        shape: &'a [usize],
+        b: PackedBRef<'a>,
+        transposed: bool,
+    ) -> Result<Self, TensorError> {
+        let layout = b.layout();
+        let logical = if transposed {
+            [layout.n, layout.k]
+        } else {
+            [layout.k, layout.n]
+        };
+        if shape != logical {
+            return Err(TensorError::PackedShapeMismatch {
+                shape: shape.to_vec(),
+                k: layout.k,
+                n: layout.n,
+            });
+        }
+        Ok(TensorView {
+            dtype: DType::F32,
+            shape,
+            bytes: bytemuck::cast_slice(b.data()),
+            packed: Some(PackedBView { b, transposed }),
+        })
+    }
+
+    /// The packed GEMM operand behind a [`TensorView::packed_b`] view, and
+    /// whether `B` is the tensor's transpose; `None` for row-major data.
+    pub fn as_packed_b(&self) -> Option<(PackedBRef<'a>, bool)> {
+        self.packed.map(|p| (p.b, p.transposed))
     }
 
     /// A view of a typed slice.
@@ -143,21 +195,28 @@ impl<'a> TensorView<'a> {
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.bytes.len() / self.dtype.size()
+        match self.packed {
+            Some(_) => self.shape.iter().product(),
+            None => self.bytes.len() / self.dtype.size(),
+        }
     }
 
     /// True when the tensor has no elements.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len() == 0
     }
 
-    /// The raw bytes.
+    /// The raw bytes (for a packed view: the packed panels, not rows).
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
-    /// The elements as `&[T]`; fails on a dtype mismatch or misalignment.
+    /// The elements as `&[T]`; fails on a dtype mismatch, misalignment, or
+    /// a packed view ([`TensorError::PackedData`]).
     pub fn as_slice<T: Element>(&self) -> Result<&'a [T], TensorError> {
+        if self.packed.is_some() {
+            return Err(TensorError::PackedData);
+        }
         cast_checked(self.dtype, self.bytes)
     }
 
@@ -187,12 +246,19 @@ impl<'a> TensorView<'a> {
         })
     }
 
-    /// An owned copy.
+    /// An owned row-major copy (a packed view is unpacked).
     pub fn to_tensor(&self) -> Tensor {
+        let data = match self.packed {
+            None => AlignedBuf::from_bytes(self.bytes),
+            Some(p) => {
+                let values = p.b.to_row_major(p.transposed);
+                AlignedBuf::from_bytes(bytemuck::cast_slice(&values))
+            }
+        };
         Tensor {
             dtype: self.dtype,
             shape: self.shape.to_vec(),
-            data: AlignedBuf::from_bytes(self.bytes),
+            data,
         }
     }
 }
@@ -252,6 +318,7 @@ impl<'a> TensorViewMut<'a> {
             dtype: self.dtype,
             shape: self.shape,
             bytes: self.bytes,
+            packed: None,
         }
     }
 }
@@ -317,6 +384,7 @@ impl Tensor {
             dtype: self.dtype,
             shape: &self.shape,
             bytes: self.data.as_bytes(),
+            packed: None,
         }
     }
 

@@ -84,6 +84,14 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// True when input `index` may be a constant stored pre-packed for the
+    /// GEMM (a [`TensorView::packed_b`] view at run time, no value during
+    /// inference). The runtime unpacks a packed constant at load for any
+    /// consumer that returns false, so the default is always safe.
+    fn accepts_packed_b(&self, _index: usize) -> bool {
+        false
+    }
+
     /// Computes the outputs.
     fn run(
         &self,

@@ -4,6 +4,7 @@
 mod batchnorm;
 mod dce;
 mod fold;
+mod fuse;
 mod mask;
 mod shapes;
 #[cfg(test)]
@@ -12,6 +13,7 @@ pub(crate) mod test_ops;
 pub(crate) use batchnorm::fold_batch_norms;
 pub(crate) use dce::eliminate_dead_code;
 pub(crate) use fold::{check_operators, fold_constants};
+pub(crate) use fuse::fuse_epilogues;
 pub(crate) use shapes::infer_shapes;
 
 use pocketnn_format::{Attribute, OpCode};
@@ -35,6 +37,12 @@ pub(crate) struct PassLog {
     pub folded_values: Vec<String>,
     /// `BatchNormalization` nodes folded into a `Conv` or `Gemm`.
     pub batch_norms_folded: usize,
+    /// Activations fused into the `Conv`, `Gemm` or `MatMul` before them.
+    pub activations_fused: usize,
+    /// Residual `Add`s fused into the `Conv` before them.
+    pub residual_adds_fused: usize,
+    /// Zero `Pad`s folded into the pads of the `Conv` after them.
+    pub pads_folded: usize,
     /// Nodes removed because nothing used their results.
     pub dead_nodes: usize,
     /// Things the user should know (a node whose shapes could not be

@@ -7,6 +7,11 @@
 //!   ([`super::depthwise`]);
 //! * everything else: im2col of an output tile into the session scratch,
 //!   then a GEMM per group and tile.
+//!
+//! Fused form (see `docs/ops/fusion.md`): an optional 4th input `Z` of the
+//! output's shape and the `activation` attributes give
+//! `Y = act(conv(X, W) + B + Z)`; the GEMM paths apply bias, `Z` and the
+//! activation in the GEMM's epilogue, tile by tile.
 
 use super::common::{
     TILE_BUDGET, check_output_count, checked_mul, f32_info, f32_input, infos_of, optional_f32_info,
@@ -17,20 +22,26 @@ use super::im2col::im2col;
 use super::window::{Geometry, WindowAttrs};
 use crate::attrs::Attrs;
 use crate::error::OpResult;
+use crate::fused::activation_from_attributes;
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape};
 use pocketnn_format::{DType, OpCode};
-use pocketnn_tensor::kernels::gemm::{Accumulate, MatMut, MatRef, gemm_f32};
+use pocketnn_tensor::kernels::activation::Activation;
+use pocketnn_tensor::kernels::gemm::{
+    Accumulate, Epilogue, GemmB, GemmOptions, MatMut, MatRef, activate, gemm_f32_with,
+};
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
 /// The largest `group` accepted (bounds the per-group loops, not memory).
 pub(crate) const MAX_GROUP: i64 = i32::MAX as i64;
 
-/// ONNX `Conv` (opset 21): inputs `X`, `W`, optional `B`.
+/// ONNX `Conv` (opset 21): inputs `X`, `W`, optional `B`, plus the fused
+/// form's optional residual `Z` and activation.
 #[derive(Debug)]
 pub(crate) struct Conv {
     window: WindowAttrs,
     group: usize,
+    activation: Activation,
 }
 
 /// Sizes of one Conv call, validated.
@@ -70,11 +81,12 @@ impl Conv {
         Ok(Conv {
             window: WindowAttrs::parse(attrs, false)?,
             group: group as usize,
+            activation: activation_from_attributes(attrs)?,
         })
     }
 
     fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<ConvPlan> {
-        check_input_count(inputs, 2, 3, "2 or 3")?;
+        check_input_count(inputs, 2, 4, "2 to 4")?;
         let x = f32_info(inputs, 0)?.shape;
         let w = f32_info(inputs, 1)?.shape;
         let bias = optional_f32_info(inputs, 2)?;
@@ -119,6 +131,16 @@ impl Conv {
             )));
         }
         let geo = self.window.forward(&x[2..], kernel, false)?;
+        if let Some(z) = optional_f32_info(inputs, 3)? {
+            let mut shape = vec![batch, out_channels];
+            shape.extend(geo.axes().iter().map(|a| a.output));
+            if z.shape != shape.as_slice() {
+                return Err(shape_error(format!(
+                    "residual Z has shape {:?}, the output has {shape:?}",
+                    z.shape
+                )));
+            }
+        }
         Ok(ConvPlan {
             batch,
             in_channels,
@@ -150,12 +172,13 @@ impl Operator for Conv {
         inputs: &[Option<TensorView<'_>>],
         outputs: &mut [TensorViewMut<'_>],
     ) -> OpResult<()> {
-        let infos = infos_of::<3>(inputs, "2 or 3")?;
+        let infos = infos_of::<4>(inputs, "2 to 4")?;
         let plan = self.plan(&infos[..inputs.len()])?;
         check_output_count(outputs.len(), 1, "Conv")?;
         let x = f32_input(inputs, 0)?;
         let w = f32_input(inputs, 1)?;
         let bias = optional_f32_input(inputs, 2)?;
+        let residual = optional_f32_input(inputs, 3)?;
         let expected = checked_mul(
             checked_mul(plan.batch, plan.out_channels)?,
             plan.geo.output_size(),
@@ -164,7 +187,31 @@ impl Operator for Conv {
         if y.is_empty() {
             return Ok(());
         }
-        run_conv(ctx, &plan, x, w, bias, y)
+        let fused = Fused {
+            residual,
+            activation: self.activation,
+        };
+        run_conv(ctx, &plan, x, w, bias, fused, y)
+    }
+}
+
+/// The fused part of a Conv: residual `Z` (the output's shape) and activation.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Fused<'a> {
+    /// `Z`, added after the bias.
+    pub residual: Option<&'a [f32]>,
+    /// Applied last.
+    pub activation: Activation,
+}
+
+impl Fused<'_> {
+    /// Applies the residual and activation to an output already holding
+    /// `conv + bias` (the paths that do not end in a GEMM).
+    fn apply_after(&self, y: &mut [f32]) {
+        if let Some(z) = self.residual {
+            y.iter_mut().zip(z).for_each(|(v, &r)| *v += r);
+        }
+        activate(self.activation, y);
     }
 }
 
@@ -182,13 +229,15 @@ pub(crate) fn start_rows(y: &mut [f32], row_len: usize, bias: Option<&[f32]>) ->
     }
 }
 
-/// Computes `y` (N×M×out) from `x`, `w`, `bias` with a validated plan.
+/// Computes `y` (N×M×out) from `x`, `w`, `bias` (and the fused residual
+/// and activation) with a validated plan.
 pub(crate) fn run_conv(
     ctx: &mut RunContext<'_>,
     plan: &ConvPlan,
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    fused: Fused<'_>,
     y: &mut [f32],
 ) -> OpResult<()> {
     let geo = &plan.geo;
@@ -202,6 +251,7 @@ pub(crate) fn run_conv(
                 y_n.fill(0.0);
             }
         }
+        fused.apply_after(y);
         return Ok(());
     }
     let pointwise = geo
@@ -209,36 +259,99 @@ pub(crate) fn run_conv(
         .iter()
         .all(|a| a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0);
     if pointwise {
-        return run_pointwise(ctx, plan, x, w, bias, y);
+        return run_pointwise(ctx, plan, x, w, bias, fused, y);
     }
     if cg == 1
         && let Some(axes) = geo.as_2d()
     {
         depthwise::run(plan, &axes, x, w, bias, y);
+        fused.apply_after(y);
         return Ok(());
     }
     let (s_in, s_out) = (geo.input_size(), geo.output_size());
     let tile = (TILE_BUDGET / k).min(s_out).max(1);
+    let threads = ctx.threads;
     let columns = scratch_f32(ctx.scratch, checked_mul(k, tile)?)?;
     for n in 0..plan.batch {
         for g in 0..plan.group {
             let x_g = &x[(n * plan.in_channels + g * cg) * s_in..][..cg * s_in];
             let w_g = MatRef::row_major(&w[g * mg * k..][..mg * k], mg, k)?;
-            let y_g = &mut y[(n * plan.out_channels + g * mg) * s_out..][..mg * s_out];
-            let accumulate = start_rows(y_g, s_out, bias.map(|b| &b[g * mg..][..mg]));
+            let out_offset = (n * plan.out_channels + g * mg) * s_out;
+            let y_g = &mut y[out_offset..][..mg * s_out];
+            let z_g = fused.residual.map(|z| &z[out_offset..][..mg * s_out]);
+            let b_g = bias.map(|b| &b[g * mg..][..mg]);
             let mut first = 0;
             while first < s_out {
                 let count = tile.min(s_out - first);
                 let cols = &mut columns[..k * count];
-                im2col(geo, x_g, cg, first, count, cols);
+                im2col_parallel(threads, geo, x_g, cg, first, count, cols);
                 let b = MatRef::row_major(cols, k, count)?;
                 let c = MatMut::new(&mut y_g[first..], mg, count, s_out)?;
-                gemm_f32(ctx.isa, w_g, b, c, accumulate)?;
+                let options = gemm_options(threads, b_g, z_g, first, (mg, count, s_out), fused)?;
+                gemm_f32_with(ctx.isa, w_g, GemmB::Strided(b), c, &options)?;
                 first += count;
             }
         }
     }
     Ok(())
+}
+
+/// The GEMM options for the output columns `first .. first + cols` of one
+/// group (`rows` channels, `row_len` values per channel): bias per row,
+/// residual at the same place in `Z`, activation, threads.
+fn gemm_options<'a>(
+    threads: usize,
+    bias: Option<&'a [f32]>,
+    residual: Option<&'a [f32]>,
+    first: usize,
+    (rows, cols, row_len): (usize, usize, usize),
+    fused: Fused<'_>,
+) -> OpResult<GemmOptions<'a>> {
+    let bias = bias
+        .map(|b| Epilogue::row_bias(b, rows, cols))
+        .transpose()?;
+    let residual = residual
+        .map(|z| MatRef::new(&z[first..], rows, cols, row_len, 1))
+        .transpose()?;
+    Ok(GemmOptions {
+        accumulate: Accumulate::No,
+        epilogue: Epilogue {
+            bias,
+            residual,
+            activation: fused.activation,
+            ..Epilogue::default()
+        },
+        threads,
+    })
+}
+
+/// [`im2col`] split by input channels over `threads` threads (each channel's
+/// rows of the column matrix are one contiguous run).
+fn im2col_parallel(
+    threads: usize,
+    geo: &Geometry,
+    x_g: &[f32],
+    channels: usize,
+    first: usize,
+    count: usize,
+    cols: &mut [f32],
+) {
+    let per_channel = geo.kernel_size() * count;
+    // Small tiles are not worth a fork.
+    if threads <= 1 || channels < 2 || cols.len() < (1 << 15) {
+        im2col(geo, x_g, channels, first, count, cols);
+        return;
+    }
+    use rayon::prelude::*;
+    let chunk = channels.div_ceil(threads);
+    let s_in = geo.input_size();
+    cols.par_chunks_mut(chunk * per_channel)
+        .enumerate()
+        .for_each(|(i, part)| {
+            let c0 = i * chunk;
+            let n = part.len() / per_channel.max(1);
+            im2col(geo, &x_g[c0 * s_in..][..n * s_in], n, first, count, part);
+        });
 }
 
 /// 1×…×1 kernel, stride 1, no padding: `Y_g = W_g · X_g` per batch and group.
@@ -248,6 +361,7 @@ fn run_pointwise(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    fused: Fused<'_>,
     y: &mut [f32],
 ) -> OpResult<()> {
     let (cg, mg) = (plan.in_per_group(), plan.out_per_group());
@@ -257,14 +371,17 @@ fn run_pointwise(
             let x_g =
                 MatRef::row_major(&x[(n * plan.in_channels + g * cg) * s..][..cg * s], cg, s)?;
             let w_g = MatRef::row_major(&w[g * mg * cg..][..mg * cg], mg, cg)?;
-            let y_g = &mut y[(n * plan.out_channels + g * mg) * s..][..mg * s];
-            let accumulate = start_rows(y_g, s, bias.map(|b| &b[g * mg..][..mg]));
-            gemm_f32(
+            let out_offset = (n * plan.out_channels + g * mg) * s;
+            let y_g = &mut y[out_offset..][..mg * s];
+            let z_g = fused.residual.map(|z| &z[out_offset..][..mg * s]);
+            let b_g = bias.map(|b| &b[g * mg..][..mg]);
+            let options = gemm_options(ctx.threads, b_g, z_g, 0, (mg, s, s), fused)?;
+            gemm_f32_with(
                 ctx.isa,
                 w_g,
-                x_g,
+                GemmB::Strided(x_g),
                 MatMut::row_major(y_g, mg, s)?,
-                accumulate,
+                &options,
             )?;
         }
     }

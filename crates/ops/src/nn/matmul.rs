@@ -1,177 +1,27 @@
-//! `Gemm` (`Y = alpha·op(A)·op(B) + beta·C`) and `MatMul` (numpy-style
-//! batched matrix product), both over the `f32-gemm` kernels.
+//! `MatMul` (numpy-style batched matrix product) over the `f32-gemm`
+//! kernels, with the fused form `Y = act(A·B)` (`activation` attributes,
+//! see `docs/ops/fusion.md`).
 
 use super::common::{
-    check_output_count, checked_mul, checked_product, f32_info, f32_input, infos_of,
-    optional_f32_info, optional_f32_input, output_slice, shape_error,
+    check_output_count, checked_mul, checked_product, f32_info, f32_input, infos_of, output_slice,
+    shape_error,
 };
 use crate::attrs::Attrs;
 use crate::error::OpResult;
+use crate::fused::activation_from_attributes;
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{broadcast_shapes, check_input_count, checked_shape};
 use pocketnn_format::{DType, OpCode};
-use pocketnn_tensor::kernels::gemm::{Accumulate, MatMut, MatRef, gemm_f32};
+use pocketnn_tensor::kernels::activation::Activation;
+use pocketnn_tensor::kernels::gemm::{Epilogue, GemmB, GemmOptions, MatMut, MatRef, gemm_f32_with};
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
-/// ONNX `Gemm` (opset 21): inputs `A`, `B`, optional `C`.
+/// ONNX `MatMul` (opset 21): numpy `matmul` semantics, plus a fused
+/// activation.
 #[derive(Debug)]
-pub(crate) struct Gemm {
-    alpha: f32,
-    beta: f32,
-    trans_a: bool,
-    trans_b: bool,
+pub(crate) struct MatMul {
+    activation: Activation,
 }
-
-/// Sizes of one Gemm call: `op(A)` is m×k, `op(B)` k×n, `C` (if used) is
-/// `c_rows`×`c_cols` with each 1 or the full size.
-#[derive(Clone, Copy, Debug)]
-struct GemmPlan {
-    m: usize,
-    k: usize,
-    n: usize,
-    c: Option<(usize, usize)>,
-}
-
-fn flag(attrs: &Attrs<'_>, name: &str) -> OpResult<bool> {
-    match attrs.int(name, 0)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(attrs.invalid(name, format!("{other} is neither 0 nor 1"))),
-    }
-}
-
-impl Gemm {
-    /// Builds the operator from its attributes.
-    pub(crate) fn from_attrs(attrs: &Attrs<'_>) -> OpResult<Gemm> {
-        Ok(Gemm {
-            alpha: attrs.float("alpha", 1.0)?,
-            beta: attrs.float("beta", 1.0)?,
-            trans_a: flag(attrs, "transA")?,
-            trans_b: flag(attrs, "transB")?,
-        })
-    }
-
-    fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<GemmPlan> {
-        check_input_count(inputs, 2, 3, "2 or 3")?;
-        let a = f32_info(inputs, 0)?.shape;
-        let b = f32_info(inputs, 1)?.shape;
-        let c = optional_f32_info(inputs, 2)?;
-        let (&[a0, a1], &[b0, b1]) = (a, b) else {
-            return Err(shape_error(format!(
-                "Gemm needs 2-D A and B, got {a:?} and {b:?}"
-            )));
-        };
-        let (m, k) = if self.trans_a { (a1, a0) } else { (a0, a1) };
-        let (kb, n) = if self.trans_b { (b1, b0) } else { (b0, b1) };
-        if k != kb {
-            return Err(shape_error(format!(
-                "Gemm inner sizes differ: op(A) is {m}×{k}, op(B) is {kb}×{n}"
-            )));
-        }
-        // beta = 0 ignores C, as if it were absent.
-        let c = match c {
-            Some(c) if self.beta != 0.0 => {
-                let (rows, cols) = match *c.shape {
-                    [] => (1, 1),
-                    [cols] => (1, cols),
-                    [rows, cols] => (rows, cols),
-                    _ => (0, 0),
-                };
-                let fits = |have: usize, want: usize| have == 1 || have == want;
-                if c.shape.len() > 2 || !fits(rows, m) || !fits(cols, n) {
-                    return Err(shape_error(format!(
-                        "Gemm C {:?} does not broadcast to [{m}, {n}]",
-                        c.shape
-                    )));
-                }
-                Some((rows, cols))
-            }
-            _ => None,
-        };
-        Ok(GemmPlan { m, k, n, c })
-    }
-}
-
-impl Operator for Gemm {
-    fn op(&self) -> OpCode {
-        OpCode::Gemm
-    }
-
-    fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
-        let plan = self.plan(inputs)?;
-        Ok(vec![OutputSpec::new(
-            DType::F32,
-            checked_shape(vec![plan.m, plan.n], DType::F32.size())?,
-        )])
-    }
-
-    fn run(
-        &self,
-        ctx: &mut RunContext<'_>,
-        inputs: &[Option<TensorView<'_>>],
-        outputs: &mut [TensorViewMut<'_>],
-    ) -> OpResult<()> {
-        let infos = infos_of::<3>(inputs, "2 or 3")?;
-        let plan = self.plan(&infos[..inputs.len()])?;
-        check_output_count(outputs.len(), 1, "Gemm")?;
-        let a = f32_input(inputs, 0)?;
-        let b = f32_input(inputs, 1)?;
-        let (m, k, n) = (plan.m, plan.k, plan.n);
-        let y = output_slice::<f32>(&mut outputs[0], 0, checked_mul(m, n)?)?;
-        if y.is_empty() {
-            return Ok(());
-        }
-        let a = if self.trans_a {
-            MatRef::row_major(a, k, m)?.t()
-        } else {
-            MatRef::row_major(a, m, k)?
-        };
-        let b = if self.trans_b {
-            MatRef::row_major(b, n, k)?.t()
-        } else {
-            MatRef::row_major(b, k, n)?
-        };
-        let c = match (plan.c, optional_f32_input(inputs, 2)?) {
-            (Some(dims), Some(values)) => Some((dims, values)),
-            _ => None,
-        };
-        // The common Linear layer (alpha = 1): start from beta·C and
-        // accumulate the product onto it.
-        let accumulate = match c {
-            Some(((rows, cols), values)) if self.alpha == 1.0 => {
-                for (i, row) in y.chunks_exact_mut(n).enumerate() {
-                    let c_row = &values[if rows == 1 { 0 } else { i * cols }..][..cols];
-                    for (j, out) in row.iter_mut().enumerate() {
-                        *out = self.beta * c_row[if cols == 1 { 0 } else { j }];
-                    }
-                }
-                Accumulate::Yes
-            }
-            _ => Accumulate::No,
-        };
-        gemm_f32(ctx.isa, a, b, MatMut::row_major(y, m, n)?, accumulate)?;
-        if accumulate == Accumulate::No {
-            match c {
-                Some(((rows, cols), values)) => {
-                    for (i, row) in y.chunks_exact_mut(n).enumerate() {
-                        let c_row = &values[if rows == 1 { 0 } else { i * cols }..][..cols];
-                        for (j, out) in row.iter_mut().enumerate() {
-                            *out = self.alpha * *out
-                                + self.beta * c_row[if cols == 1 { 0 } else { j }];
-                        }
-                    }
-                }
-                None if self.alpha != 1.0 => y.iter_mut().for_each(|v| *v *= self.alpha),
-                None => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-/// ONNX `MatMul` (opset 21): numpy `matmul` semantics.
-#[derive(Debug)]
-pub(crate) struct MatMul;
 
 /// Sizes of one MatMul call, with the batch dims of each operand (before
 /// broadcasting) so `run` can locate each batch's matrices.
@@ -187,6 +37,24 @@ struct MatMulPlan<'s> {
 }
 
 impl MatMul {
+    /// Builds the operator from its attributes.
+    pub(crate) fn from_attrs(attrs: &Attrs<'_>) -> OpResult<MatMul> {
+        Ok(MatMul {
+            activation: activation_from_attributes(attrs)?,
+        })
+    }
+
+    fn options(&self, ctx: &RunContext<'_>) -> GemmOptions<'static> {
+        GemmOptions {
+            epilogue: Epilogue {
+                activation: self.activation,
+                ..Epilogue::default()
+            },
+            threads: ctx.threads,
+            ..GemmOptions::default()
+        }
+    }
+
     fn plan<'s>(&self, inputs: &[Option<InputInfo<'s>>]) -> OpResult<MatMulPlan<'s>> {
         check_input_count(inputs, 2, 2, "2")?;
         let a = f32_info(inputs, 0)?.shape;
@@ -263,6 +131,10 @@ impl Operator for MatMul {
         OpCode::MatMul
     }
 
+    fn accepts_packed_b(&self, index: usize) -> bool {
+        index == 1
+    }
+
     fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
         let plan = self.plan(inputs)?;
         let mut shape = broadcast_shapes(plan.a_batch, plan.b_batch)?;
@@ -289,7 +161,6 @@ impl Operator for MatMul {
         let plan = self.plan(&infos[..inputs.len()])?;
         check_output_count(outputs.len(), 1, "MatMul")?;
         let a = f32_input(inputs, 0)?;
-        let b = f32_input(inputs, 1)?;
         let (m, k, n) = (plan.m, plan.k, plan.n);
         let mn = checked_mul(m, n)?;
         let y = output_slice::<f32>(&mut outputs[0], 0, checked_mul(plan.batch, mn)?)?;
@@ -301,26 +172,23 @@ impl Operator for MatMul {
             // B is one matrix: stack all of A's matrices into one tall GEMM.
             let rows = plan.batch * m;
             let a = MatRef::row_major(a, rows, k)?;
-            let b = MatRef::row_major(b, k, n)?;
-            gemm_f32(
-                ctx.isa,
-                a,
-                b,
-                MatMut::row_major(y, rows, n)?,
-                Accumulate::No,
-            )?;
+            let b_view = super::packed::input_view(inputs, 1)?;
+            let b = super::packed::b_operand(ctx, b_view, 1, (k, n), false)?;
+            let c = MatMut::row_major(y, rows, n)?;
+            b.run(ctx, a, c, &self.options(ctx))?;
             return Ok(());
         }
+        let b = f32_input(inputs, 1)?;
         for (index, y_i) in y.chunks_exact_mut(mn).enumerate() {
             let (ai, bi) = batch_sources(index, plan.a_batch, plan.b_batch);
             let a_i = MatRef::row_major(&a[ai * mk..][..mk], m, k)?;
             let b_i = MatRef::row_major(&b[bi * kn..][..kn], k, n)?;
-            gemm_f32(
+            gemm_f32_with(
                 ctx.isa,
                 a_i,
-                b_i,
+                GemmB::Strided(b_i),
                 MatMut::row_major(y_i, m, n)?,
-                Accumulate::No,
+                &self.options(ctx),
             )?;
         }
         Ok(())

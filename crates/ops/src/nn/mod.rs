@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `conv.rs`, `depthwise.rs`, `im2col.rs` | Conv (pointwise GEMM, direct depthwise, im2col + GEMM) |
 //! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
-//! | `matmul.rs` | Gemm, MatMul |
+//! | `gemm.rs`, `matmul.rs`, `packed.rs` | Gemm, MatMul (B possibly pre-packed) |
 //! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
 //! | `norm.rs`, `layer_norm.rs`, `lrn.rs` | BatchNormalization, InstanceNormalization, LayerNormalization, LRN |
 //! | `window.rs` | kernel/stride/dilation/pad attributes and output sizes |
@@ -14,12 +14,14 @@ mod common;
 mod conv;
 mod conv_transpose;
 mod depthwise;
+mod gemm;
 mod global_pool;
 mod im2col;
 mod layer_norm;
 mod lrn;
 mod matmul;
 mod norm;
+mod packed;
 mod pool;
 mod pool_2d;
 pub(crate) mod window;
@@ -41,8 +43,8 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
     Some(match op {
         OpCode::Conv => boxed(conv::Conv::from_attrs(attrs)),
         OpCode::ConvTranspose => boxed(conv_transpose::ConvTranspose::from_attrs(attrs)),
-        OpCode::Gemm => boxed(matmul::Gemm::from_attrs(attrs)),
-        OpCode::MatMul => boxed(Ok(matmul::MatMul)),
+        OpCode::Gemm => boxed(gemm::Gemm::from_attrs(attrs)),
+        OpCode::MatMul => boxed(matmul::MatMul::from_attrs(attrs)),
         OpCode::MaxPool => boxed(pool::Pool::max_from_attrs(attrs)),
         OpCode::AveragePool => boxed(pool::Pool::average_from_attrs(attrs)),
         OpCode::GlobalAveragePool => boxed(Ok(global_pool::GlobalPool::AVERAGE)),

@@ -19,7 +19,7 @@
 
 use super::matrix::{MatMut, MatRef};
 use super::pack::{pack_a, pack_b, packed_len};
-use super::{Accumulate, PackedBRef};
+use super::{Accumulate, Epilogue, PackedBRef};
 use crate::buffer::AlignedBuf;
 use std::cell::RefCell;
 
@@ -211,8 +211,10 @@ impl Blocking {
     }
 }
 
-/// `C = A·B` or `C += A·B` for `A` m×k, `B` k×n, `C` m×n (shapes checked by
-/// the caller; `blocking` fits the kernel).
+/// `C = A·B` or `C += A·B` for `A` m×k, `B` k×n, `C` m×n, then the
+/// epilogue on each MC × NC block after its last depth block (shapes checked by the
+/// caller; `blocking` fits the kernel).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_blocked<K: MicroKernel>(
     kernel: K,
     blocking: Blocking,
@@ -220,17 +222,22 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
     b: BOperand<'_>,
     mut c: MatMut<'_>,
     accumulate: Accumulate,
+    epilogue: &Epilogue<'_>,
     scratch: &mut Scratch,
 ) {
     let (m, k, n) = (a.rows(), a.cols(), c.cols());
     if m == 0 || n == 0 {
         return;
     }
+    let finish = !epilogue.is_identity();
     if k == 0 {
         if accumulate == Accumulate::No {
             for i in 0..m {
                 c.row_mut(i).fill(0.0);
             }
+        }
+        if finish {
+            epilogue.apply_block(&mut c, (0, 0), (m, n));
         }
         return;
     }
@@ -247,6 +254,9 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
         let overwrite = accumulate == Accumulate::No;
         let (a_row, c_row) = (&a.data()[..k], c.row_mut(0));
         kernel.dot_rows(a_row, b.data(), b.col_stride(), c_row, overwrite);
+        if finish {
+            epilogue.apply_row(c_row, 0, 0);
+        }
         return;
     }
     let (mr, nr) = (K::MR, K::NR);
@@ -273,6 +283,7 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
         for pc in (0..k).step_by(k_step) {
             let kc = k_step.min(k - pc);
             let overwrite = pc == 0 && accumulate == Accumulate::No;
+            let last_block = pc + kc == k;
             // (panels, index of the block's first value, distance between panels)
             let (panels, first, panel_stride): (&[f32], usize, usize) = match b {
                 BOperand::Strided(b) => {
@@ -308,6 +319,12 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
                             edge_tile(kernel, tile, a_tile, b_panel, &mut c, (row, col), overwrite);
                         }
                     }
+                }
+                // The epilogue runs once per MC × NC block (still in L2),
+                // over rows of up to NC values: far fewer, longer loops than
+                // per MR × NR tile.
+                if finish && last_block {
+                    epilogue.apply_block(&mut c, (ic, jc), (mc, nc));
                 }
             }
         }

@@ -104,6 +104,25 @@ impl<'a> MatRef<'a> {
         self.data
     }
 
+    /// The `rows × cols` block starting at `(row, col)`; the caller keeps it
+    /// inside the matrix.
+    pub(crate) fn sub(&self, row: usize, col: usize, rows: usize, cols: usize) -> MatRef<'a> {
+        if rows == 0 || cols == 0 {
+            return MatRef {
+                data: &[],
+                rows,
+                cols,
+                ..*self
+            };
+        }
+        MatRef {
+            data: &self.data[row * self.row_stride + col * self.col_stride..],
+            rows,
+            cols,
+            ..*self
+        }
+    }
+
     /// Element `(r, c)`; the caller keeps `r < rows`, `c < cols`.
     #[inline(always)]
     pub(crate) fn at(&self, r: usize, c: usize) -> f32 {
@@ -167,11 +186,45 @@ impl<'a> MatMut<'a> {
         }
     }
 
+    /// Splits the view after row `at` (`at <= rows`) into two views over
+    /// disjoint memory; `None` when rows overlap (row stride below `cols`).
+    pub(crate) fn split_rows(self, at: usize) -> Option<(MatMut<'a>, MatMut<'a>)> {
+        if self.row_stride < self.cols || at > self.rows {
+            return None;
+        }
+        let (rows, cols, row_stride) = (self.rows, self.cols, self.row_stride);
+        let split = (at * row_stride).min(self.data.len());
+        let (top, bottom) = self.data.split_at_mut(split);
+        Some((
+            MatMut {
+                data: top,
+                rows: at,
+                cols,
+                row_stride,
+            },
+            MatMut {
+                data: bottom,
+                rows: rows - at,
+                cols,
+                row_stride,
+            },
+        ))
+    }
+
     /// The slice from element `(r, c)` to the end of the data; the caller
     /// keeps `r < rows`, `c < cols`.
     #[inline(always)]
     pub(crate) fn tail_from(&mut self, r: usize, c: usize) -> &mut [f32] {
         &mut self.data[r * self.row_stride + c..]
+    }
+
+    /// Row `r` (its first `cols` elements), read-only.
+    pub(crate) fn row(&self, r: usize) -> &[f32] {
+        if self.cols == 0 {
+            return &[];
+        }
+        let start = r * self.row_stride;
+        &self.data[start..start + self.cols]
     }
 
     /// Row `r` (its first `cols` elements).

@@ -37,9 +37,11 @@ use crate::isa::Isa;
 use blocked::{BOperand, Blocking, gemm_blocked, with_scratch};
 
 mod blocked;
+mod epilogue;
 mod matrix;
 mod pack;
 mod packed_b;
+mod parallel;
 mod reference;
 mod scalar;
 
@@ -55,6 +57,7 @@ mod sse41;
 #[cfg(test)]
 mod tests;
 
+pub use epilogue::{Epilogue, activate};
 pub use matrix::{MatMut, MatRef};
 pub use packed_b::{PackedB, PackedBLayout, PackedBRef};
 
@@ -65,6 +68,38 @@ pub enum Accumulate {
     No,
     /// `C += A·B`.
     Yes,
+}
+
+/// The `B` operand of [`gemm_f32_with`].
+#[derive(Clone, Copy, Debug)]
+pub enum GemmB<'a> {
+    /// Any strides; packed block by block into scratch memory.
+    Strided(MatRef<'a>),
+    /// Packed once (see [`PackedB`]); its panel width must be the tier's.
+    Packed(PackedBRef<'a>),
+}
+
+/// How [`gemm_f32_with`] combines the product with `C`.
+#[derive(Clone, Copy, Debug)]
+pub struct GemmOptions<'a> {
+    /// Whether the product replaces or adds to `C` (before the epilogue).
+    pub accumulate: Accumulate,
+    /// Scaling, bias, residual and activation applied to each tile of `C`
+    /// after its last depth block.
+    pub epilogue: Epilogue<'a>,
+    /// Threads to split the product over (1: the calling thread only, no
+    /// rayon involved). Above 1 the work runs on rayon's current pool.
+    pub threads: usize,
+}
+
+impl Default for GemmOptions<'_> {
+    fn default() -> Self {
+        GemmOptions {
+            accumulate: Accumulate::No,
+            epilogue: Epilogue::default(),
+            threads: 1,
+        }
+    }
 }
 
 /// One f32 GEMM micro-kernel: its name, register tile and cache blocking.
@@ -145,19 +180,11 @@ pub fn gemm_f32(
     c: MatMut<'_>,
     accumulate: Accumulate,
 ) -> Result<(), TensorError> {
-    check_shapes(
-        (a.rows(), a.cols()),
-        (b.rows(), b.cols()),
-        (c.rows(), c.cols()),
-    )?;
-    dispatch(
-        isa,
-        default_blocking(isa),
-        a,
-        BOperand::Strided(b),
-        c,
+    let options = GemmOptions {
         accumulate,
-    )
+        ..GemmOptions::default()
+    };
+    gemm_f32_with(isa, a, GemmB::Strided(b), c, &options)
 }
 
 /// Like [`gemm_f32`], with `B` already packed (see [`PackedB`]).
@@ -171,28 +198,64 @@ pub fn gemm_f32_packed(
     c: MatMut<'_>,
     accumulate: Accumulate,
 ) -> Result<(), TensorError> {
-    let layout = b.layout();
-    check_shapes(
-        (a.rows(), a.cols()),
-        (layout.k, layout.n),
-        (c.rows(), c.cols()),
-    )?;
-    let expected = f32_gemm_kernel(isa).nr;
-    if layout.nr != expected {
-        return Err(TensorError::PackedPanelMismatch {
-            isa,
-            expected,
-            actual: layout.nr,
-        });
-    }
-    dispatch(
-        isa,
-        default_blocking(isa),
-        a,
-        BOperand::Packed(b),
-        c,
+    let options = GemmOptions {
         accumulate,
-    )
+        ..GemmOptions::default()
+    };
+    gemm_f32_with(isa, a, GemmB::Packed(b), c, &options)
+}
+
+/// The general entry point: `C = epilogue(A·B)` (or `epilogue(C + A·B)`),
+/// split over `options.threads` threads.
+///
+/// Fails like [`gemm_f32`] and [`gemm_f32_packed`], and when the epilogue's
+/// bias or residual is not m×n. The epilogue runs on each tile of `C` right
+/// after the tile's last depth block, while the tile is in L1.
+pub fn gemm_f32_with(
+    isa: Isa,
+    a: MatRef<'_>,
+    b: GemmB<'_>,
+    c: MatMut<'_>,
+    options: &GemmOptions<'_>,
+) -> Result<(), TensorError> {
+    let b = match b {
+        GemmB::Strided(b) => {
+            check_shapes(
+                (a.rows(), a.cols()),
+                (b.rows(), b.cols()),
+                (c.rows(), c.cols()),
+            )?;
+            BOperand::Strided(b)
+        }
+        GemmB::Packed(b) => {
+            let layout = b.layout();
+            check_shapes(
+                (a.rows(), a.cols()),
+                (layout.k, layout.n),
+                (c.rows(), c.cols()),
+            )?;
+            let expected = f32_gemm_kernel(isa).nr;
+            if layout.nr != expected {
+                return Err(TensorError::PackedPanelMismatch {
+                    isa,
+                    expected,
+                    actual: layout.nr,
+                });
+            }
+            BOperand::Packed(b)
+        }
+    };
+    options.epilogue.check(c.rows(), c.cols())?;
+    if !isa.is_available() {
+        return Err(TensorError::IsaUnavailable { isa });
+    }
+    let job = parallel::Job {
+        isa,
+        blocking: default_blocking(isa),
+        accumulate: options.accumulate,
+        min_parallel_macs: parallel::MIN_PARALLEL_MACS,
+    };
+    parallel::run(job, a, b, c, &options.epilogue, options.threads)
 }
 
 /// `f32-gemm-scalar`: the reference GEMM, plain loops in k order with no
@@ -235,12 +298,22 @@ fn dispatch(
     b: BOperand<'_>,
     c: MatMut<'_>,
     accumulate: Accumulate,
+    epilogue: &Epilogue<'_>,
 ) -> Result<(), TensorError> {
     let unavailable = TensorError::IsaUnavailable { isa };
     with_scratch(|scratch| {
         match isa {
             Isa::Scalar => {
-                gemm_blocked(scalar::ScalarKernel, blocking, a, b, c, accumulate, scratch);
+                gemm_blocked(
+                    scalar::ScalarKernel,
+                    blocking,
+                    a,
+                    b,
+                    c,
+                    accumulate,
+                    epilogue,
+                    scratch,
+                );
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Sse41 => {
@@ -252,6 +325,7 @@ fn dispatch(
                     b,
                     c,
                     accumulate,
+                    epilogue,
                     scratch,
                 );
             }
@@ -265,6 +339,7 @@ fn dispatch(
                     b,
                     c,
                     accumulate,
+                    epilogue,
                     scratch,
                 );
             }
@@ -278,6 +353,7 @@ fn dispatch(
                     b,
                     c,
                     accumulate,
+                    epilogue,
                     scratch,
                 );
             }
@@ -291,6 +367,7 @@ fn dispatch(
                     b,
                     c,
                     accumulate,
+                    epilogue,
                     scratch,
                 );
             }

@@ -86,6 +86,40 @@ impl<'a> PackedBRef<'a> {
     pub fn data(&self) -> &'a [f32] {
         self.data
     }
+
+    /// `B` (`transposed` false, k×n) or `Bᵀ` (true, n×k) as row-major
+    /// values: the packing undone.
+    pub fn to_row_major(&self, transposed: bool) -> Vec<f32> {
+        let PackedBLayout { k, n, nr } = self.layout;
+        let mut out = vec![0.0f32; k * n];
+        if nr == 0 {
+            return out;
+        }
+        for (j, panel) in self.data.chunks_exact(k * nr).enumerate() {
+            for (p, row) in panel.chunks_exact(nr).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    let col = j * nr + c;
+                    if col < n {
+                        let index = if transposed { col * k + p } else { p * n + col };
+                        out[index] = v;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Columns `first .. first + count` of `B` (`first` a multiple of `nr`,
+    /// the range inside `B`): whole panels, so still a packed `B`.
+    pub(crate) fn columns(&self, first: usize, count: usize) -> PackedBRef<'a> {
+        let (k, nr) = (self.layout.k, self.layout.nr);
+        let start = (first / nr) * k * nr;
+        let len = count.div_ceil(nr) * nr * k;
+        PackedBRef {
+            layout: PackedBLayout { k, n: count, nr },
+            data: &self.data[start..start + len],
+        }
+    }
 }
 
 /// An owned packed `B` in 64-byte aligned memory.

@@ -11,6 +11,7 @@ use super::{Accumulate, F32_GEMM_KERNELS, GemmKernel, MatMut, MatRef, dispatch};
 use super::{f32_gemm_kernel, gemm_f32_reference};
 use crate::isa::Isa;
 
+mod epilogue;
 mod isa_checks;
 mod packed;
 mod prop;
@@ -185,6 +186,7 @@ pub(super) fn check(run: Run, a: &Stored, b: &Stored, c: &Stored, acc: Accumulat
         BOperand::Strided(b.view()),
         view_mut(&mut got),
         acc,
+        &crate::kernels::gemm::Epilogue::default(),
     )
     .expect("the tier is available");
     compare(run, a, b, c, &got, &expected, acc, what);

@@ -52,6 +52,7 @@ fn check_packed(run: Run, rng: &mut Rng, (m, k, n): (usize, usize, usize), acc: 
         BOperand::Packed(packed.view()),
         view_mut(&mut got),
         acc,
+        &crate::kernels::gemm::Epilogue::default(),
     )
     .unwrap();
     let what = format!("packed B, m={m} k={k} n={n} {acc:?}");
