@@ -81,4 +81,56 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
   done
 fi
 
+step "Java API (JNI) on the host JVM with JUnit 4"
+for tool in java javac; do
+  command -v "$tool" >/dev/null || fail "missing tool: $tool"
+done
+junit=/usr/share/java/junit4.jar
+hamcrest=/usr/share/java/hamcrest-core.jar
+[ -f "$hamcrest" ] || hamcrest=/usr/share/java/hamcrest.jar
+for jar in "$junit" "$hamcrest"; do [ -f "$jar" ] || fail "missing $jar (Debian package junit4)"; done
+cargo build -p pocketnn-ffi --features jni --quiet
+[ -f "$target_dir/debug/libpocketnn_ffi.so" ] || fail "no shared library"
+classes="$work/classes"
+mkdir -p "$classes"
+javac -Xlint:all -Werror -d "$classes" -cp "$junit:$hamcrest" \
+  android/src/main/java/org/pocketnn/*.java android/src/test/java/org/pocketnn/*.java
+# -Xcheck:jni makes the JVM verify every JNI call; its warnings fail the test.
+java -Xcheck:jni -Djava.library.path="$target_dir/debug" \
+  -Dpocketnn.model="$work/seed_mlp.pnn" -Dpocketnn.digits=$digits \
+  -Dpocketnn.reference=$reference -Dpocketnn.workdir="$work" \
+  -cp "$classes:$junit:$hamcrest" org.junit.runner.JUnitCore org.pocketnn.ModelTest 2>&1 | tee "$work/junit.log"
+[ "${PIPESTATUS[0]}" = 0 ] || fail "JUnit tests failed"
+if grep -q "WARNING in native method" "$work/junit.log"; then fail "-Xcheck:jni warnings"; fi
+
+step "static libraries for Android (aarch64, armv7) and iOS (aarch64)"
+# `cargo rustc --crate-type staticlib` builds only the archive: the cdylib
+# would need the platform's linker (the NDK, Xcode), which is not here.
+cargo rustc -p pocketnn-ffi --quiet --features jni --target aarch64-linux-android --crate-type staticlib
+cargo rustc -p pocketnn-ffi --quiet --features jni --target armv7-linux-androideabi --crate-type staticlib
+cargo rustc -p pocketnn-ffi --quiet --target aarch64-apple-ios --crate-type staticlib
+nm_tool=$(command -v llvm-nm || command -v nm) || fail "missing tool: llvm-nm or nm"
+functions=$(grep -oE '\bpnn_[a-z0-9_]+\(' $header_dir/pocketnn.h | tr -d '(' | sort -u)
+[ "$(echo "$functions" | wc -l)" -ge 20 ] || fail "cannot read the function list from pocketnn.h"
+check_exports() { # archive, symbol prefix
+  local defined missing=()
+  # Debian's llvm-nm (LLVM 14) cannot read the LLVM 22 bitcode inside some
+  # of the Rust standard library's members and exits non-zero; pocketnn's own
+  # objects are machine code it reads, so its status is not used.
+  defined=$({ "$nm_tool" --defined-only --extern-only "$1" 2>/dev/null || true; } | awk '$2 == "T" {print $3}' | sort -u)
+  for f in $functions; do
+    grep -qx "$2$f" <<<"$defined" || missing+=("$f")
+  done
+  [ ${#missing[@]} = 0 ] || fail "$1 does not export: ${missing[*]}"
+  echo "$1: exports all $(echo "$functions" | wc -l) functions of pocketnn.h"
+}
+check_exports "$target_dir/aarch64-apple-ios/debug/libpocketnn_ffi.a" _
+check_exports "$target_dir/aarch64-linux-android/debug/libpocketnn_ffi.a" ""
+check_exports "$target_dir/armv7-linux-androideabi/debug/libpocketnn_ffi.a" ""
+if ! { "$nm_tool" --defined-only --extern-only "$target_dir/aarch64-linux-android/debug/libpocketnn_ffi.a" 2>/dev/null || true; } \
+    | grep -q ' T Java_org_pocketnn_Native_sessionRun$'; then
+  fail "the Android archive lacks the JNI entry points"
+fi
+ls -l "$target_dir"/{aarch64-apple-ios,aarch64-linux-android,armv7-linux-androideabi}/debug/libpocketnn_ffi.a
+
 step "all ffi tests passed"

@@ -36,6 +36,8 @@ mod c_model;
 mod c_session;
 mod fd;
 mod handles;
+#[cfg(feature = "jni")]
+mod jni;
 mod status;
 
 pub use c_model::*;

@@ -281,3 +281,52 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> PnnStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last_error() -> String {
+        // SAFETY: `last_error_ptr` returns a live NUL-terminated string.
+        unsafe { CStr::from_ptr(last_error_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let status = guard(|| panic!("kernel exploded"));
+        assert_eq!(status, PnnStatus::PNN_ERROR_PANIC);
+        assert!(last_error().contains("kernel exploded"), "{}", last_error());
+        let status = guard(|| std::panic::panic_any(42u8));
+        assert_eq!(status, PnnStatus::PNN_ERROR_PANIC);
+        assert!(last_error().contains("no message"));
+    }
+
+    #[test]
+    fn errors_set_the_thread_local_message_and_success_keeps_it() {
+        let status = guard(|| Err(FfiError::new(PnnStatus::PNN_ERROR_IO, "disk\0gone")));
+        assert_eq!(status, PnnStatus::PNN_ERROR_IO);
+        assert_eq!(last_error(), "disk\\0gone");
+        assert_eq!(guard(|| Ok(())), PnnStatus::PNN_OK);
+        assert_eq!(last_error(), "disk\\0gone");
+        // Another thread has its own message.
+        let other = std::thread::spawn(last_error).join().unwrap_or_default();
+        assert_eq!(other, "");
+    }
+
+    #[test]
+    fn runtime_errors_map_to_their_status() {
+        let error = FfiError::from_run(Error::MissingInput {
+            name: "input".to_string(),
+        });
+        assert_eq!(error.status, PnnStatus::PNN_ERROR_MISSING_INPUT);
+        assert_eq!(dtype_from_code(1).ok(), Some(DType::F32));
+        assert_eq!(
+            dtype_from_code(4).map_err(|e| e.status),
+            Err(PnnStatus::PNN_ERROR_INVALID_ARGUMENT)
+        );
+        assert!(dtype_from_code(-1).is_err() && dtype_from_code(300).is_err());
+    }
+}
