@@ -56,6 +56,14 @@ printf '#include "pocketnn.h"\nint main() { return pnn_version() == nullptr; }\n
 g++ -std=c++11 "${cflags[@]}" "$work/header_only.cpp" "$lib" "${libs[@]}" -o "$work/header_only"
 "$work/test_c_api" "$work/seed_mlp.pnn" $digits $reference "$work"
 "$work/test_cpp_api" "$work/seed_mlp.pnn" $digits $reference
+# The C example of docs/ffi.md compiles and runs (in the model's directory).
+{
+  echo '#include <stdio.h>'
+  awk '/^```c$/ {inside = 1; next} /^```$/ {inside = 0} inside' docs/ffi.md | sed 's/^#include "pocketnn.h"$/#include "pocketnn.h"\nint main(void) {/'
+  echo 'return 0; }'
+} > "$work/docs_example.c"
+gcc -std=c11 -pedantic "${cflags[@]}" "$work/docs_example.c" "$lib" "${libs[@]}" -o "$work/docs_example"
+(cd "$work" && ./docs_example) || fail "the C example of docs/ffi.md failed"
 
 step "C and C++ tests under valgrind"
 vg=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
