@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::storage::Storage;
 use pocketnn_format::{DType, Dim, Metadata, ModelDef, PnnFile, ReadOptions};
+use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -110,6 +111,30 @@ impl Model {
     /// [`Model::load`] with options.
     pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Model> {
         Model::from_storage(Storage::map(path.as_ref())?, options)
+    }
+
+    /// Memory-maps and validates the `len` bytes of `file` that start at
+    /// byte `offset`, for a model stored inside a larger file (an Android
+    /// asset opened as an `AssetFileDescriptor` is a range of the APK).
+    ///
+    /// The range is mapped read-only, not copied, when `offset` is a
+    /// multiple of 64 (tensor data must be 64-byte aligned in memory);
+    /// otherwise the mapped bytes are copied once into aligned memory
+    /// ([`Model::is_memory_mapped`] tells which happened). The mapping does
+    /// not need `file` to stay open. A range that ends past the end of the
+    /// file is an [`Error::Io`].
+    pub fn map_file_range(file: &File, offset: u64, len: u64) -> Result<Model> {
+        Model::map_file_range_with(file, offset, len, &LoadOptions::default())
+    }
+
+    /// [`Model::map_file_range`] with options.
+    pub fn map_file_range_with(
+        file: &File,
+        offset: u64,
+        len: u64,
+        options: &LoadOptions,
+    ) -> Result<Model> {
+        Model::from_storage(Storage::map_range(file, offset, len)?, options)
     }
 
     /// Validates a model held in memory. The bytes are copied once into

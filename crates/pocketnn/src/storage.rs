@@ -4,7 +4,10 @@
 use crate::error::{Error, Result};
 use pocketnn_tensor::AlignedBuf;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The alignment tensor data needs in memory (`TENSOR_ALIGN` of the format).
+const MODEL_ALIGN: u64 = 64;
 
 /// Backing storage of a model's bytes.
 pub(crate) enum Storage {
@@ -31,6 +34,53 @@ impl Storage {
         // while it is loaded.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Ok(Storage::Mapped(map))
+    }
+
+    /// Maps `len` bytes of `file` from byte `offset` read-only (the file may
+    /// hold other data around the model, as an Android APK holds an asset).
+    ///
+    /// Tensor data must be 64-byte aligned in memory; a mapping starts at
+    /// `offset % page_size` into its first page, so when `offset` is not a
+    /// multiple of 64 the mapped bytes are copied once into aligned memory
+    /// and the mapping is dropped.
+    pub(crate) fn map_range(file: &File, offset: u64, len: u64) -> Result<Storage> {
+        let described = || PathBuf::from(format!("<file range {offset}+{len}>"));
+        let io = |source| Error::Io {
+            path: described(),
+            source,
+        };
+        let file_len = file.metadata().map_err(io)?.len();
+        let end = offset.checked_add(len);
+        if end.is_none_or(|end| end > file_len) {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the range ends past the end of the {file_len}-byte file"),
+            )));
+        }
+        let len = usize::try_from(len).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the range is larger than the address space",
+            ))
+        })?;
+        // SAFETY: as in `Storage::map`: a private read-only mapping whose
+        // bytes are validated before use and only read as plain bytes. The
+        // range was checked to lie inside the file, so no page of it lies
+        // past the end of the file (which would fault on access), as long
+        // as nobody truncates the file while it is loaded (the documented
+        // contract, docs/security.md).
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map(file)
+        }
+        .map_err(io)?;
+        if offset.is_multiple_of(MODEL_ALIGN) {
+            Ok(Storage::Mapped(map))
+        } else {
+            Ok(Storage::copy(&map))
+        }
     }
 
     /// Copies `bytes` into aligned memory.

@@ -330,3 +330,39 @@ fn loads_from_a_file_by_memory_map() {
     std::fs::write(&path, b"POCKETNN but not really").unwrap();
     assert!(matches!(Model::load(&path), Err(Error::Format(_))));
 }
+
+#[test]
+fn maps_a_model_stored_inside_a_larger_file() {
+    use std::io::Write;
+    let bytes = transpose_model();
+    // A 64-byte aligned range is mapped in place; any other offset is copied
+    // once into aligned memory. Both must run like the original.
+    for (prefix, mapped) in [(128usize, true), (4096, true), (3, false), (100, false)] {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&vec![0xAB; prefix]).unwrap();
+        file.write_all(&bytes).unwrap();
+        file.write_all(&[0xCD; 17]).unwrap();
+        let model = Model::map_file_range(&file, prefix as u64, bytes.len() as u64).unwrap();
+        assert_eq!(model.is_memory_mapped(), mapped, "offset {prefix}");
+        assert_eq!(model.file_size(), bytes.len());
+        drop(file); // the mapping outlives the descriptor
+        let mut session = Session::new(&model, SessionOptions::default()).unwrap();
+        run_transpose(&mut session, 2);
+    }
+}
+
+#[test]
+fn a_file_range_past_the_end_is_an_io_error() {
+    use std::io::Write;
+    let bytes = transpose_model();
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&bytes).unwrap();
+    let len = bytes.len() as u64;
+    for (offset, n) in [(0, len + 1), (64, len), (u64::MAX, 2), (len, 1)] {
+        let err = Model::map_file_range(&file, offset, n).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{offset}+{n}: {err}");
+    }
+    // a range inside the file that is not a model is a format error
+    let err = Model::map_file_range(&file, 64, len - 64).unwrap_err();
+    assert!(matches!(err, Error::Format(_)), "{err}");
+}

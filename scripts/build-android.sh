@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds libpocketnn_ffi.so (with the JNI entry points) for Android into
+# android/src/main/jniLibs/<abi>/, ready for the Gradle library module in
+# android/. For a developer machine with the Android NDK:
+#
+#   cargo install cargo-ndk
+#   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+#   export ANDROID_NDK_HOME=/path/to/ndk      # r25 or newer
+#   scripts/build-android.sh                  # then: cd android && gradle assembleRelease
+#
+# ABIS="arm64-v8a" scripts/build-android.sh builds only the listed ABIs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo-ndk >/dev/null || { echo "cargo-ndk is missing: cargo install cargo-ndk" >&2; exit 1; }
+[ -n "${ANDROID_NDK_HOME:-}" ] || { echo "set ANDROID_NDK_HOME to the Android NDK" >&2; exit 1; }
+
+abis=(${ABIS:-arm64-v8a armeabi-v7a x86_64})
+args=()
+for abi in "${abis[@]}"; do args+=(-t "$abi"); done
+
+# minSdk 24 matches android/build.gradle. The release profile strips nothing
+# by itself: cargo-ndk's output is stripped by the Android Gradle plugin.
+cargo ndk "${args[@]}" --platform 24 -o android/src/main/jniLibs \
+  build -p pocketnn-ffi --features jni --release
+
+for abi in "${abis[@]}"; do
+  ls -l "android/src/main/jniLibs/$abi/libpocketnn_ffi.so"
+done
