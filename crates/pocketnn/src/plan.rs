@@ -6,10 +6,11 @@
 
 use crate::error::{Error, Result};
 use crate::graph::{Node, NodeAction, ValueKind};
+use crate::limits::{Limits, check};
 use crate::model::ModelInner;
 use pocketnn_format::{BodyId, ValueId};
 use pocketnn_ops::{InputInfo, OpError, Operator, OutputSpec};
-use pocketnn_tensor::{AlignedBuf, Isa, Tensor, TensorView, byte_size};
+use pocketnn_tensor::{AlignedBuf, Isa, Tensor, TensorView, byte_size, num_elements};
 
 /// Values with at most this many elements are computed while planning when
 /// everything they depend on is known (shape arithmetic, small constants).
@@ -63,8 +64,14 @@ impl<'a> Known<'a> {
     }
 }
 
-/// Builds the plan for these input shapes.
-pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Isa) -> Result<Plan> {
+/// Builds the plan for these input shapes. Every inferred shape, and the
+/// activation memory the plan needs, is checked against `limits`.
+pub(crate) fn make_plan(
+    model: &ModelInner,
+    input_shapes: &[Vec<usize>],
+    isa: Isa,
+    limits: &Limits,
+) -> Result<Plan> {
     let n = model.graph.kinds.len();
     let mut shapes: Vec<Option<Vec<usize>>> = vec![None; n];
     for (v, kind) in model.graph.kinds.iter().enumerate() {
@@ -91,6 +98,7 @@ pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Is
             &folded,
             &mut placeholder,
             isa,
+            limits,
         )?;
         let Some((specs, results)) = step else {
             continue;
@@ -106,6 +114,15 @@ pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Is
         }
     }
     let (slot_of, slot_bytes) = assign_slots(model, &shapes, &folded);
+    let total = slot_bytes
+        .iter()
+        .try_fold(0usize, |acc, &b| acc.checked_add(b))
+        .unwrap_or(usize::MAX);
+    check(
+        || "planned activation bytes".to_string(),
+        total,
+        limits.max_activation_bytes,
+    )?;
     Ok(Plan {
         input_shapes: input_shapes.to_vec(),
         shapes,
@@ -128,6 +145,7 @@ fn plan_node(
     folded: &[Option<Tensor>],
     placeholder: &mut AlignedBuf,
     isa: Isa,
+    limits: &Limits,
 ) -> Result<NodePlan> {
     let known = Known { model, folded };
     let mut infos = Vec::with_capacity(node.inputs.len());
@@ -172,11 +190,13 @@ fn plan_node(
                 ),
             });
         }
+        let what = || output_name(model, node, out);
+        limits.check_shape(&what, spec.dtype, &spec.shape)?;
     }
     // Fold when every value the op reads is known and the result is small.
     let small = specs
         .iter()
-        .all(|s| s.shape.iter().product::<usize>() <= FOLD_MAX_ELEMENTS);
+        .all(|s| num_elements(&s.shape).is_some_and(|n| n <= FOLD_MAX_ELEMENTS));
     let readable = infos.iter().enumerate().all(|(i, info)| match info {
         Some(info) => info.value.is_some() || !op.reads_input_value(i),
         None => true,
@@ -210,6 +230,17 @@ fn plan_node(
     let mut results = pocketnn_ops::eval(op, &views, isa).map_err(|e| node.error(e))?;
     results.truncate(node.outputs.len());
     Ok(Some((specs, Some(results))))
+}
+
+/// "node `label`: output `name`", for limit errors.
+pub(crate) fn output_name(model: &ModelInner, node: &Node, out: ValueId) -> String {
+    let name = model
+        .def
+        .graph
+        .values
+        .get(out as usize)
+        .map_or("?", |v| v.name.as_str());
+    format!("node {}: output `{name}`", node.label)
 }
 
 /// Every value read by nodes of `body` (and, recursively, its sub-bodies).
