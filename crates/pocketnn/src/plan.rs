@@ -87,13 +87,12 @@ pub(crate) fn make_plan(
     // Zeros standing in for data that `run` will not read (Shape's input).
     let mut placeholder = AlignedBuf::new();
     for (j, node) in main.nodes.iter().enumerate() {
-        let NodeAction::Op(op) = &node.action else {
+        if !matches!(node.action, NodeAction::Op(_)) {
             continue;
-        };
+        }
         let step = plan_node(
             model,
             node,
-            op.as_ref(),
             &shapes,
             &folded,
             &mut placeholder,
@@ -140,13 +139,16 @@ type NodePlan = Option<(Vec<OutputSpec>, Option<Vec<Tensor>>)>;
 fn plan_node(
     model: &ModelInner,
     node: &Node,
-    op: &dyn Operator,
     shapes: &[Option<Vec<usize>>],
     folded: &[Option<Tensor>],
     placeholder: &mut AlignedBuf,
     isa: Isa,
     limits: &Limits,
 ) -> Result<NodePlan> {
+    let NodeAction::Op(op) = &node.action else {
+        return Ok(None);
+    };
+    let op: &dyn Operator = op.as_ref();
     let known = Known { model, folded };
     let mut infos = Vec::with_capacity(node.inputs.len());
     for &input in &node.inputs {
