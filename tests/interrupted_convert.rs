@@ -42,7 +42,18 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 /// Starts the child converting `input` into `output`.
 fn spawn_child(input: &Path, output: &Path) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("test binary"))
+    let exe = std::env::current_exe().expect("test binary");
+    // Under cross-testing (aarch64 under qemu-user), the emulator script
+    // starts the binary; it `exec`s qemu, so killing it kills the child.
+    let mut command = match std::env::var_os("POCKETNN_EXEC_WRAPPER") {
+        Some(wrapper) => {
+            let mut c = Command::new(wrapper);
+            c.arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    command
         .args(["--exact", CHILD_TEST, "--test-threads", "1"])
         .env(
             CHILD_ENV,
