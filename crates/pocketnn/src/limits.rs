@@ -99,7 +99,11 @@ impl Limits {
         )?;
         self.check_dims(what, shape.iter().copied())?;
         let bytes = span_bytes(dtype, shape).unwrap_or(usize::MAX);
-        check(|| format!("bytes of {}", what()), bytes, self.max_tensor_bytes)
+        check(
+            || format!("bytes of {}", what()),
+            bytes,
+            self.max_tensor_bytes,
+        )
     }
 
     /// Checks a constant tensor's shape at load: its dimensions, and, when
@@ -114,7 +118,11 @@ impl Limits {
         if shape.contains(&0) {
             let shape: Vec<usize> = shape.iter().map(|&d| saturate(d)).collect();
             let bytes = span_bytes(dtype, &shape).unwrap_or(usize::MAX);
-            check(|| format!("bytes of {}", what()), bytes, self.max_tensor_bytes)?;
+            check(
+                || format!("bytes of {}", what()),
+                bytes,
+                self.max_tensor_bytes,
+            )?;
         }
         Ok(())
     }
@@ -137,7 +145,11 @@ impl Limits {
         }
         if fixed.len() == shape.len() {
             let bytes = span_bytes(dtype, &fixed).unwrap_or(usize::MAX);
-            check(|| format!("bytes of {}", what()), bytes, self.max_tensor_bytes)?;
+            check(
+                || format!("bytes of {}", what()),
+                bytes,
+                self.max_tensor_bytes,
+            )?;
         }
         Ok(())
     }

@@ -90,15 +90,7 @@ pub(crate) fn make_plan(
         if !matches!(node.action, NodeAction::Op(_)) {
             continue;
         }
-        let step = plan_node(
-            model,
-            node,
-            &shapes,
-            &folded,
-            &mut placeholder,
-            isa,
-            limits,
-        )?;
+        let step = plan_node(model, node, &shapes, &folded, &mut placeholder, isa, limits)?;
         let Some((specs, results)) = step else {
             continue;
         };

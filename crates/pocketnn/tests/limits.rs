@@ -4,8 +4,7 @@
 //! Sizes in the assertions are computed by hand from the shapes.
 
 use pocketnn::format::{
-    Body, DType, Dim, GraphDef, Metadata, NodeDef, OpCode, PnnWriter,
-    TensorSpec, ValueDef,
+    Body, DType, Dim, GraphDef, Metadata, NodeDef, OpCode, PnnWriter, TensorSpec, ValueDef,
 };
 use pocketnn::{Error, Limits, LoadOptions, Model, Session, SessionOptions, TensorView};
 
@@ -98,7 +97,8 @@ fn a_data_dependent_shape_over_the_tensor_limit_fails_at_run_time_and_the_sessio
     let mut session = Session::new(&model, SessionOptions::default()).unwrap();
     assert_eq!(run_shape(&mut session, &[2, 3]).unwrap(), vec![2, 3]);
     // 2^20 x 2^20 f32 = 4 TiB: over the default 1 GiB, refused before allocating.
-    let (what, value, limit) = limit_error(run_shape(&mut session, &[1 << 20, 1 << 20]).unwrap_err());
+    let (what, value, limit) =
+        limit_error(run_shape(&mut session, &[1 << 20, 1 << 20]).unwrap_err());
     assert!(what.contains("output `y`"), "{what}");
     assert_eq!((value, limit), (4 << 40, 1 << 30));
     // An empty tensor with huge dimensions is refused too: by the dimension
@@ -107,7 +107,8 @@ fn a_data_dependent_shape_over_the_tensor_limit_fails_at_run_time_and_the_sessio
     assert!(what.contains("a dimension of"), "{what}");
     assert_eq!(value, 1 << 40);
     // ... and by its span, zero counting as one: 2^29 x 2^29 x 4 bytes.
-    let (what, value, _) = limit_error(run_shape(&mut session, &[1 << 29, 0, 1 << 29]).unwrap_err());
+    let (what, value, _) =
+        limit_error(run_shape(&mut session, &[1 << 29, 0, 1 << 29]).unwrap_err());
     assert!(what.contains("bytes of"), "{what}");
     assert_eq!(value, 1 << 60);
     // The session still works, and with a shape it has not seen before.
@@ -129,7 +130,10 @@ fn growing_buffers_count_against_the_session_activation_limit() {
     };
     let mut session = Session::new(&model, options).unwrap();
     // 16 x 1024 f32 = 64 KiB: exactly the activation limit.
-    assert_eq!(run_shape(&mut session, &[16, 1024]).unwrap(), vec![16, 1024]);
+    assert_eq!(
+        run_shape(&mut session, &[16, 1024]).unwrap(),
+        vec![16, 1024]
+    );
     // 17 x 1024 x 4 = 69,632 bytes: under the tensor limit, over the total.
     let (what, value, limit) = limit_error(run_shape(&mut session, &[17, 1024]).unwrap_err());
     assert!(what.contains("activation"), "{what}");
@@ -170,7 +174,10 @@ fn range_with_a_huge_count_is_refused() {
     assert_eq!(value, 2 << 30);
     // Larger counts, and counts that overflow, the operator refuses itself.
     assert!(matches!(run(0, 1 << 40, 1), Err(Error::Node { .. })));
-    assert!(matches!(run(i64::MIN, i64::MAX, 1), Err(Error::Node { .. })));
+    assert!(matches!(
+        run(i64::MIN, i64::MAX, 1),
+        Err(Error::Node { .. })
+    ));
     assert_eq!(run(5, 0, -2).unwrap(), 3); // 5 3 1
 }
 
@@ -222,9 +229,18 @@ fn expand_tile_and_pad_over_the_limit_are_refused() {
 #[test]
 fn resize_to_a_huge_output_is_refused() {
     let mut g = G::default();
-    let x = g.input("x", DType::F32, vec![Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(2), Dim::Fixed(2)]);
+    let x = g.input(
+        "x",
+        DType::F32,
+        vec![Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(2), Dim::Fixed(2)],
+    );
     let scales = g.input("scales", DType::F32, vec![Dim::Fixed(4)]);
-    let y = g.node(OpCode::Resize, &[Some(x), None, Some(scales)], "y", DType::F32);
+    let y = g.node(
+        OpCode::Resize,
+        &[Some(x), None, Some(scales)],
+        "y",
+        DType::F32,
+    );
     let model = Model::from_bytes(&g.finish(&[y])).unwrap();
     let mut session = Session::new(&model, SessionOptions::default()).unwrap();
     let xs = [1.0f32; 4];
@@ -323,7 +339,11 @@ fn declared_shapes_over_the_limits_fail_at_load() {
     };
     assert!(matches!(
         Model::from_bytes_with(&bytes, &options),
-        Err(Error::LimitExceeded { value: 1048576, limit: 1024, .. })
+        Err(Error::LimitExceeded {
+            value: 1048576,
+            limit: 1024,
+            ..
+        })
     ));
     // The reader's structural limits are the same struct's `file` field.
     let options = LoadOptions {
@@ -338,7 +358,9 @@ fn declared_shapes_over_the_limits_fail_at_load() {
     };
     assert!(matches!(
         Model::from_bytes_with(&bytes, &options),
-        Err(Error::Format(pocketnn::format::FormatError::LimitExceeded { what: "nodes", .. }))
+        Err(Error::Format(
+            pocketnn::format::FormatError::LimitExceeded { what: "nodes", .. }
+        ))
     ));
 }
 
@@ -371,7 +393,10 @@ fn symbolic_dimensions_and_inputs_are_bounded_at_run() {
     let data = [0.5f32; 8];
     let mut run = |rows: usize| {
         session
-            .run_views(&[("x", TensorView::from_slice(&[rows, 2], &data[..rows * 2]).unwrap())])
+            .run_views(&[(
+                "x",
+                TensorView::from_slice(&[rows, 2], &data[..rows * 2]).unwrap(),
+            )])
             .map(|o| o.len())
     };
     assert_eq!(run(3).unwrap(), 1);
@@ -381,9 +406,10 @@ fn symbolic_dimensions_and_inputs_are_bounded_at_run() {
     // The session without options uses the model's (default) limits.
     let mut free = Session::new(&model, SessionOptions::default()).unwrap();
     assert_eq!(free.limits(), model.limits());
-    assert!(free
-        .run_views(&[("x", TensorView::from_slice(&[4, 2], &data).unwrap())])
-        .is_ok());
+    assert!(
+        free.run_views(&[("x", TensorView::from_slice(&[4, 2], &data).unwrap())])
+            .is_ok()
+    );
 }
 
 #[test]
