@@ -7,8 +7,7 @@
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use pocketnn_format::{
-    AttrValue, Attribute, DType, Dim, ModelDef, OpCode, PnnFile, PnnWriter, QuantParams,
-    TensorSpec,
+    AttrValue, Attribute, DType, Dim, ModelDef, OpCode, PnnFile, PnnWriter, QuantParams, TensorSpec,
 };
 
 /// A model and its tensor bytes, in the writer's terms.
@@ -21,30 +20,126 @@ pub struct Editable {
 
 /// Attribute names the operators read, plus a few they do not.
 const ATTRIBUTE_NAMES: &[&str] = &[
-    "activation", "activation_alpha", "activation_beta", "allowzero", "alpha", "antialias",
-    "approximate", "auto_pad", "axes", "axis", "beta", "bias", "blocksize", "ceil_mode",
-    "coordinate_transformation_mode", "count_include_pad", "cubic_coeff_a", "dilations", "dtype",
-    "end", "epsilon", "exclude_outside", "extrapolation_value", "fmod", "gamma", "group", "k",
-    "keep_aspect_ratio_policy", "keepdims", "kernel_shape", "mode", "momentum", "nearest_mode",
-    "noop_with_empty_axes", "num_outputs", "output_padding", "output_shape", "pads", "perm",
-    "saturate", "select_last_index", "size", "start", "stash_type", "storage_order", "strides",
-    "to", "training_mode", "transA", "transB", "value_float", "value_int", "value", "split",
-    "then_branch", "else_branch", "unknown",
+    "activation",
+    "activation_alpha",
+    "activation_beta",
+    "allowzero",
+    "alpha",
+    "antialias",
+    "approximate",
+    "auto_pad",
+    "axes",
+    "axis",
+    "beta",
+    "bias",
+    "blocksize",
+    "ceil_mode",
+    "coordinate_transformation_mode",
+    "count_include_pad",
+    "cubic_coeff_a",
+    "dilations",
+    "dtype",
+    "end",
+    "epsilon",
+    "exclude_outside",
+    "extrapolation_value",
+    "fmod",
+    "gamma",
+    "group",
+    "k",
+    "keep_aspect_ratio_policy",
+    "keepdims",
+    "kernel_shape",
+    "mode",
+    "momentum",
+    "nearest_mode",
+    "noop_with_empty_axes",
+    "num_outputs",
+    "output_padding",
+    "output_shape",
+    "pads",
+    "perm",
+    "saturate",
+    "select_last_index",
+    "size",
+    "start",
+    "stash_type",
+    "storage_order",
+    "strides",
+    "to",
+    "training_mode",
+    "transA",
+    "transB",
+    "value_float",
+    "value_int",
+    "value",
+    "split",
+    "then_branch",
+    "else_branch",
+    "unknown",
 ];
 
 /// String attribute values the operators understand, plus nonsense.
 const STRINGS: &[&str] = &[
-    "", "none", "relu", "clip", "leaky_relu", "hard_sigmoid", "NOTSET", "SAME_UPPER",
-    "SAME_LOWER", "VALID", "constant", "reflect", "edge", "wrap", "nearest", "linear", "cubic",
-    "half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "tf_crop_and_resize",
-    "round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "DCR", "CRD", "tanh", "stretch",
-    "not_larger", "not_smaller", "\u{1F600}",
+    "",
+    "none",
+    "relu",
+    "clip",
+    "leaky_relu",
+    "hard_sigmoid",
+    "NOTSET",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "VALID",
+    "constant",
+    "reflect",
+    "edge",
+    "wrap",
+    "nearest",
+    "linear",
+    "cubic",
+    "half_pixel",
+    "asymmetric",
+    "align_corners",
+    "pytorch_half_pixel",
+    "tf_crop_and_resize",
+    "round_prefer_floor",
+    "round_prefer_ceil",
+    "floor",
+    "ceil",
+    "DCR",
+    "CRD",
+    "tanh",
+    "stretch",
+    "not_larger",
+    "not_smaller",
+    "\u{1F600}",
 ];
 
 fn interesting_int(u: &mut Unstructured<'_>) -> Result<i64> {
     const INTS: &[i64] = &[
-        0, 1, 2, 3, 4, -1, -2, -3, 7, 16, 255, 256, 1 << 16, 1 << 20, 1 << 31, 1 << 32, 1 << 40,
-        i32::MAX as i64, i32::MIN as i64, i64::MAX, i64::MIN, i64::MAX / 2,
+        0,
+        1,
+        2,
+        3,
+        4,
+        -1,
+        -2,
+        -3,
+        7,
+        16,
+        255,
+        256,
+        1 << 16,
+        1 << 20,
+        1 << 31,
+        1 << 32,
+        1 << 40,
+        i32::MAX as i64,
+        i32::MIN as i64,
+        i64::MAX,
+        i64::MIN,
+        i64::MAX / 2,
     ];
     if u.ratio(3, 4)? {
         Ok(*u.choose(INTS)?)
@@ -55,8 +150,20 @@ fn interesting_int(u: &mut Unstructured<'_>) -> Result<i64> {
 
 fn interesting_float(u: &mut Unstructured<'_>) -> Result<f32> {
     const FLOATS: &[f32] = &[
-        0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e-6, 1e30, -1e30, f32::INFINITY, f32::NEG_INFINITY,
-        f32::NAN, f32::MIN_POSITIVE, f32::MAX,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        2.0,
+        1e-6,
+        1e30,
+        -1e30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+        f32::MAX,
     ];
     if u.ratio(3, 4)? {
         Ok(*u.choose(FLOATS)?)
@@ -106,8 +213,7 @@ pub fn editable(file: &PnnFile<'_>) -> Editable {
 impl Editable {
     /// Encodes the model; `None` when the writer rejects it.
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        let mut writer =
-            PnnWriter::new(self.model.metadata.clone(), self.model.graph.clone());
+        let mut writer = PnnWriter::new(self.model.metadata.clone(), self.model.graph.clone());
         for (entry, bytes) in self.model.tensors.iter().zip(&self.data) {
             let spec = TensorSpec {
                 name: entry.name.clone(),
@@ -240,7 +346,9 @@ impl Editable {
                     let i = u.choose_index(graph.inputs.len())?;
                     graph.inputs.remove(i);
                 } else {
-                    graph.inputs.push(u.int_in_range(0..=n_values.saturating_sub(1))?);
+                    graph
+                        .inputs
+                        .push(u.int_in_range(0..=n_values.saturating_sub(1))?);
                 }
             }
             10 => {
@@ -250,7 +358,8 @@ impl Editable {
                         let i = u.choose_index(b.outputs.len())?;
                         b.outputs[i] = u.int_in_range(0..=n_values.saturating_sub(1))?;
                     } else {
-                        b.outputs.push(u.int_in_range(0..=n_values.saturating_sub(1))?);
+                        b.outputs
+                            .push(u.int_in_range(0..=n_values.saturating_sub(1))?);
                     }
                 }
             }
@@ -263,10 +372,15 @@ impl Editable {
                         None
                     } else {
                         let scales = small_list(u, interesting_float)?;
-                        let zero_points =
-                            (0..scales.len()).map(|_| u.arbitrary()).collect::<Result<_>>()?;
+                        let zero_points = (0..scales.len())
+                            .map(|_| u.arbitrary())
+                            .collect::<Result<_>>()?;
                         Some(QuantParams {
-                            axis: if u.arbitrary()? { Some(u.int_in_range(0..=4)?) } else { None },
+                            axis: if u.arbitrary()? {
+                                Some(u.int_in_range(0..=4)?)
+                            } else {
+                                None
+                            },
                             scales,
                             zero_points,
                         })
@@ -321,7 +435,11 @@ impl Editable {
             return Ok(());
         };
         let shape = small_list(u, |u| {
-            Ok(if u.ratio(1, 2)? { u.int_in_range(0..=8)? } else { dim(u)? })
+            Ok(if u.ratio(1, 2)? {
+                u.int_in_range(0..=8)?
+            } else {
+                dim(u)?
+            })
         })?;
         let bytes = shape
             .iter()

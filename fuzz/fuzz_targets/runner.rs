@@ -82,7 +82,9 @@ fn make_inputs(
                 .collect(),
             None => {
                 let rank = u.int_in_range(0..=3).unwrap_or(1);
-                (0..rank).map(|_| u.int_in_range(0..=4).unwrap_or(1)).collect()
+                (0..rank)
+                    .map(|_| u.int_in_range(0..=4).unwrap_or(1))
+                    .collect()
             }
         };
         let elements = shape

@@ -83,7 +83,10 @@ impl AlignedBuf {
 
     /// Like [`AlignedBuf::reserve_total`], but allocates exactly what `len`
     /// needs and reports an allocation failure instead of aborting.
-    pub fn try_reserve_total(&mut self, len: usize) -> Result<(), std::collections::TryReserveError> {
+    pub fn try_reserve_total(
+        &mut self,
+        len: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
         let lines = len.div_ceil(BUFFER_ALIGN);
         if lines > self.lines.len() {
             self.lines.try_reserve_exact(lines - self.lines.len())?;
