@@ -73,6 +73,28 @@ impl AlignedBuf {
         }
     }
 
+    /// Like [`AlignedBuf::resize`], but allocates exactly what `len` needs
+    /// and reports an allocation failure instead of aborting.
+    pub fn try_resize(&mut self, len: usize) -> Result<(), std::collections::TryReserveError> {
+        self.try_reserve_total(len)?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// Like [`AlignedBuf::reserve_total`], but allocates exactly what `len`
+    /// needs and reports an allocation failure instead of aborting.
+    pub fn try_reserve_total(
+        &mut self,
+        len: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        let lines = len.div_ceil(BUFFER_ALIGN);
+        if lines > self.lines.len() {
+            self.lines.try_reserve_exact(lines - self.lines.len())?;
+            self.lines.resize(lines, CacheLine([0; BUFFER_ALIGN]));
+        }
+        Ok(())
+    }
+
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &bytemuck::cast_slice::<CacheLine, u8>(&self.lines)[..self.len]
@@ -106,6 +128,19 @@ mod tests {
         b.resize(1);
         assert_eq!(b.as_bytes(), &[1]);
         assert!(b.capacity() >= 200);
+    }
+
+    #[test]
+    fn try_resize_allocates_exactly_and_reports_failure() {
+        let mut b = AlignedBuf::from_bytes(&[7; 10]);
+        b.try_resize(1000).unwrap();
+        assert_eq!(b.len(), 1000);
+        assert_eq!(b.capacity(), 1024); // 16 lines of 64, no doubling
+        assert_eq!(&b.as_bytes()[..11], &[7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0]);
+        assert!(b.try_resize(usize::MAX).is_err());
+        assert_eq!(b.len(), 1000, "a failed resize changes nothing");
+        b.try_reserve_total(2000).unwrap();
+        assert_eq!((b.len(), b.capacity()), (1000, 2048));
     }
 
     #[test]

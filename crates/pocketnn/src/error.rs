@@ -93,6 +93,26 @@ pub enum Error {
         /// The reason given by the OS.
         reason: String,
     },
+    /// A model, an input or a run needs more than a [`crate::Limits`] bound
+    /// allows (a tensor, the session's activation memory, a dimension, a
+    /// rank, a symbolic dimension).
+    #[error("{what} is {value}, over the limit of {limit}")]
+    LimitExceeded {
+        /// What was measured, with the node or value it belongs to.
+        what: String,
+        /// Its size.
+        value: u64,
+        /// The limit it breaks.
+        limit: u64,
+    },
+    /// The system refused memory the limits allowed.
+    #[error("out of memory allocating {bytes} bytes for {what}")]
+    OutOfMemory {
+        /// What the memory was for.
+        what: String,
+        /// Bytes asked for.
+        bytes: u64,
+    },
     /// No output with that name.
     #[error("the model has no output named `{name}`")]
     UnknownOutput {

@@ -3,8 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::graph::{Node, NodeAction, ValueKind};
+use crate::limits::{Limits, check};
 use crate::model::ModelInner;
-use crate::plan::Plan;
+use crate::plan::{Plan, output_name};
 use pocketnn_format::{BodyId, DType, ValueId};
 use pocketnn_ops::{InputInfo, OpError, OutputSpec, RunContext};
 use pocketnn_tensor::{AlignedBuf, Isa, TensorView, TensorViewMut, byte_size};
@@ -23,14 +24,32 @@ pub(crate) struct RunState {
 }
 
 impl RunState {
-    /// Prepares the buffers and shapes for `plan`.
-    pub(crate) fn apply(&mut self, plan: &Plan) {
+    /// Prepares the buffers and shapes for `plan`. The buffers kept from
+    /// earlier plans count against the activation limit too.
+    pub(crate) fn apply(&mut self, plan: &Plan, limits: &Limits) -> Result<()> {
+        let mut total = 0usize;
+        for (k, &planned) in plan.slot_bytes.iter().enumerate() {
+            let held = self.slots.get(k).map_or(0, AlignedBuf::capacity);
+            total = total.saturating_add(held.max(planned));
+        }
+        for slot in self.slots.iter().skip(plan.slot_bytes.len()) {
+            total = total.saturating_add(slot.capacity());
+        }
+        check(
+            || "session activation bytes".to_string(),
+            total,
+            limits.max_activation_bytes,
+        )?;
         if self.slots.len() < plan.slot_bytes.len() {
             self.slots
                 .resize_with(plan.slot_bytes.len(), AlignedBuf::new);
         }
         for (slot, &bytes) in self.slots.iter_mut().zip(&plan.slot_bytes) {
-            slot.reserve_total(bytes);
+            slot.try_reserve_total(bytes)
+                .map_err(|_| Error::OutOfMemory {
+                    what: "activation buffers".to_string(),
+                    bytes: bytes as u64,
+                })?;
         }
         self.shapes.resize_with(plan.shapes.len(), Vec::new);
         for (shape, planned) in self.shapes.iter_mut().zip(&plan.shapes) {
@@ -38,6 +57,14 @@ impl RunState {
                 shape.clone_from(p);
             }
         }
+        Ok(())
+    }
+
+    /// Bytes held by all activation buffers.
+    fn activation_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .fold(0usize, |acc, s| acc.saturating_add(s.capacity()))
     }
 }
 
@@ -49,6 +76,7 @@ pub(crate) struct Executor<'r> {
     pub inputs: &'r [TensorView<'r>],
     pub isa: Isa,
     pub threads: usize,
+    pub limits: &'r Limits,
 }
 
 type Views<'a> = SmallVec<[Option<TensorView<'a>>; 8]>;
@@ -152,15 +180,30 @@ impl<'r> Executor<'r> {
                     };
                     self.set_output_shapes(state, node, &specs)?;
                 }
-                let mut bufs: SmallVec<[AlignedBuf; 4]> = SmallVec::new();
+                let mut wanted: SmallVec<[(usize, usize); 4]> = SmallVec::new();
                 for &out in &node.outputs {
-                    let slot = self.slot(node, out)?;
-                    let mut buf = std::mem::take(&mut state.slots[slot]);
-                    let len = self.out_len(state, out)?;
-                    buf.resize(len);
-                    bufs.push(buf);
+                    wanted.push((self.slot(node, out)?, self.out_len(state, out)?));
                 }
-                let result = {
+                let mut bufs: SmallVec<[AlignedBuf; 4]> = SmallVec::new();
+                for &(slot, _) in &wanted {
+                    bufs.push(std::mem::take(&mut state.slots[slot]));
+                }
+                let mut grown = Ok(());
+                for k in 0..bufs.len() {
+                    let held = bufs
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != k)
+                        .fold(0usize, |acc, (_, b)| acc.saturating_add(b.capacity()));
+                    let (_, len) = wanted[k];
+                    let what = || output_name(self.model, node, node.outputs[k]);
+                    grown = self.grow(state, held, &mut bufs[k], len, &what);
+                    if grown.is_err() {
+                        break;
+                    }
+                }
+                // Run in a closure so the buffers go back to `state` on every path.
+                let result = grown.and_then(|()| {
                     let views = self.views(&state.slots, &state.shapes, node)?;
                     let mut outs: SmallVec<[TensorViewMut<'_>; 4]> = SmallVec::new();
                     for (buf, &out) in bufs.iter_mut().zip(&node.outputs) {
@@ -177,12 +220,12 @@ impl<'r> Executor<'r> {
                         scratch: &mut state.scratch,
                     };
                     op.run(&mut ctx, &views, &mut outs)
-                };
-                for (buf, &out) in bufs.into_iter().zip(&node.outputs) {
-                    let slot = self.slot(node, out)?;
+                        .map_err(|e| node.error(e))
+                });
+                for (buf, &(slot, _)) in bufs.into_iter().zip(&wanted) {
                     state.slots[slot] = buf;
                 }
-                result.map_err(|e| node.error(e))
+                result
             }
             NodeAction::If {
                 then_body,
@@ -233,6 +276,36 @@ impl<'r> Executor<'r> {
             })
     }
 
+    /// Resizes `buf` to `len` bytes. Growth is counted against the session's
+    /// activation limit: the buffers in `state`, plus `held` bytes of other
+    /// buffers taken out of it for the node being run, plus `len`. `buf`
+    /// itself must have been taken out of `state`. Allocation failure is an
+    /// error, not an abort.
+    fn grow(
+        &self,
+        state: &RunState,
+        held: usize,
+        buf: &mut AlignedBuf,
+        len: usize,
+        what: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if len > buf.capacity() {
+            let total = state
+                .activation_bytes()
+                .saturating_add(held)
+                .saturating_add(len);
+            check(
+                || format!("session activation bytes growing {}", what()),
+                total,
+                self.limits.max_activation_bytes,
+            )?;
+        }
+        buf.try_resize(len).map_err(|_| Error::OutOfMemory {
+            what: what(),
+            bytes: len as u64,
+        })
+    }
+
     fn out_len(&self, state: &RunState, v: ValueId) -> Result<usize> {
         let dtype = self.model.graph.dtypes[v as usize];
         byte_size(dtype, &state.shapes[v as usize]).ok_or_else(|| Error::InvalidGraph {
@@ -265,6 +338,8 @@ impl<'r> Executor<'r> {
                     ),
                 });
             }
+            let what = || output_name(self.model, node, out);
+            self.limits.check_shape(&what, spec.dtype, &spec.shape)?;
             state.shapes[out as usize].clone_from(&spec.shape);
         }
         Ok(())
@@ -298,7 +373,8 @@ impl<'r> Executor<'r> {
                     ),
                 });
             }
-            buf.resize(view.bytes().len());
+            let what = || output_name(self.model, node, dst);
+            self.grow(state, 0, &mut buf, view.bytes().len(), &what)?;
             buf.as_bytes_mut().copy_from_slice(view.bytes());
             Ok(view.shape().to_vec())
         })();

@@ -23,6 +23,7 @@ mod error;
 mod exec;
 mod graph;
 mod io;
+mod limits;
 mod model;
 mod plan;
 mod session;
@@ -30,6 +31,7 @@ mod storage;
 
 pub use error::{Error, Result};
 pub use io::{Input, InputElement, Outputs, as_array};
+pub use limits::Limits;
 pub use model::{IoInfo, LoadOptions, Model};
 pub use pocketnn_format::{self as format, DType, Dim};
 pub use pocketnn_tensor::{self as tensor, Isa, Tensor, TensorView, f16};

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::limits::Limits;
 use crate::storage::Storage;
 use pocketnn_format::{DType, Dim, Metadata, ModelDef, PnnFile, ReadOptions};
 use std::fs::File;
@@ -17,12 +18,16 @@ pub struct LoadOptions {
     /// checksum makes loading independent of the model's size, at the cost
     /// of not detecting corrupted weights.
     pub verify_data_checksum: bool,
+    /// Resource limits: checked against the file's structure and declared
+    /// shapes at load, and the default for the model's sessions.
+    pub limits: Limits,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             verify_data_checksum: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub(crate) struct ModelInner {
     pub(crate) outputs: Vec<IoInfo>,
     pub(crate) version: (u16, u16),
     pub(crate) tensor_ranges: Vec<Range<usize>>,
+    /// The limits it was loaded with; the default for its sessions.
+    pub(crate) limits: Limits,
 }
 
 /// A loaded model. Cheap to clone (shared), `Send + Sync`, immutable.
@@ -100,6 +107,22 @@ fn io_info(def: &ModelDef, v: u32) -> Result<IoInfo> {
         dtype: value.dtype,
         shape: value.shape.clone(),
     })
+}
+
+/// Checks the declared value shapes and the constant tensor shapes against
+/// `limits`, so that a model whose shapes need more fails at load.
+fn check_shapes(def: &ModelDef, limits: &Limits) -> Result<()> {
+    for value in &def.graph.values {
+        if let Some(shape) = &value.shape {
+            let what = || format!("value `{}` (declared)", value.name);
+            limits.check_declared_shape(&what, value.dtype, shape)?;
+        }
+    }
+    for tensor in &def.tensors {
+        let what = || format!("constant `{}`", tensor.name);
+        limits.check_constant_shape(&what, tensor.dtype, &tensor.shape)?;
+    }
+    Ok(())
 }
 
 impl Model {
@@ -151,10 +174,11 @@ impl Model {
     fn from_storage(storage: Storage, options: &LoadOptions) -> Result<Model> {
         let read = ReadOptions {
             verify_data_checksum: options.verify_data_checksum,
-            ..ReadOptions::default()
+            limits: options.limits.file.clone(),
         };
         let bytes = storage.bytes();
         let file = PnnFile::parse_with(bytes, &read)?;
+        check_shapes(file.model(), &options.limits)?;
         let ranges: Vec<Range<usize>> = (0..file.model().tensors.len())
             .map(|t| file.tensor_range(t as u32).unwrap_or(0..0))
             .collect();
@@ -182,6 +206,7 @@ impl Model {
                 outputs,
                 version,
                 tensor_ranges: ranges,
+                limits: options.limits.clone(),
             }),
         })
     }
@@ -209,6 +234,11 @@ impl Model {
     /// The `.pnn` format version of the file, `(major, minor)`.
     pub fn format_version(&self) -> (u16, u16) {
         self.inner.version
+    }
+
+    /// The limits the model was loaded with (its sessions' default).
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// Size of the model file in bytes.

@@ -6,10 +6,11 @@
 
 use crate::error::{Error, Result};
 use crate::graph::{Node, NodeAction, ValueKind};
+use crate::limits::{Limits, check};
 use crate::model::ModelInner;
 use pocketnn_format::{BodyId, ValueId};
 use pocketnn_ops::{InputInfo, OpError, Operator, OutputSpec};
-use pocketnn_tensor::{AlignedBuf, Isa, Tensor, TensorView, byte_size};
+use pocketnn_tensor::{AlignedBuf, Isa, Tensor, TensorView, byte_size, num_elements};
 
 /// Values with at most this many elements are computed while planning when
 /// everything they depend on is known (shape arithmetic, small constants).
@@ -63,8 +64,14 @@ impl<'a> Known<'a> {
     }
 }
 
-/// Builds the plan for these input shapes.
-pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Isa) -> Result<Plan> {
+/// Builds the plan for these input shapes. Every inferred shape, and the
+/// activation memory the plan needs, is checked against `limits`.
+pub(crate) fn make_plan(
+    model: &ModelInner,
+    input_shapes: &[Vec<usize>],
+    isa: Isa,
+    limits: &Limits,
+) -> Result<Plan> {
     let n = model.graph.kinds.len();
     let mut shapes: Vec<Option<Vec<usize>>> = vec![None; n];
     for (v, kind) in model.graph.kinds.iter().enumerate() {
@@ -80,18 +87,10 @@ pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Is
     // Zeros standing in for data that `run` will not read (Shape's input).
     let mut placeholder = AlignedBuf::new();
     for (j, node) in main.nodes.iter().enumerate() {
-        let NodeAction::Op(op) = &node.action else {
+        if !matches!(node.action, NodeAction::Op(_)) {
             continue;
-        };
-        let step = plan_node(
-            model,
-            node,
-            op.as_ref(),
-            &shapes,
-            &folded,
-            &mut placeholder,
-            isa,
-        )?;
+        }
+        let step = plan_node(model, node, &shapes, &folded, &mut placeholder, isa, limits)?;
         let Some((specs, results)) = step else {
             continue;
         };
@@ -106,6 +105,15 @@ pub(crate) fn make_plan(model: &ModelInner, input_shapes: &[Vec<usize>], isa: Is
         }
     }
     let (slot_of, slot_bytes) = assign_slots(model, &shapes, &folded);
+    let total = slot_bytes
+        .iter()
+        .try_fold(0usize, |acc, &b| acc.checked_add(b))
+        .unwrap_or(usize::MAX);
+    check(
+        || "planned activation bytes".to_string(),
+        total,
+        limits.max_activation_bytes,
+    )?;
     Ok(Plan {
         input_shapes: input_shapes.to_vec(),
         shapes,
@@ -123,12 +131,16 @@ type NodePlan = Option<(Vec<OutputSpec>, Option<Vec<Tensor>>)>;
 fn plan_node(
     model: &ModelInner,
     node: &Node,
-    op: &dyn Operator,
     shapes: &[Option<Vec<usize>>],
     folded: &[Option<Tensor>],
     placeholder: &mut AlignedBuf,
     isa: Isa,
+    limits: &Limits,
 ) -> Result<NodePlan> {
+    let NodeAction::Op(op) = &node.action else {
+        return Ok(None);
+    };
+    let op: &dyn Operator = op.as_ref();
     let known = Known { model, folded };
     let mut infos = Vec::with_capacity(node.inputs.len());
     for &input in &node.inputs {
@@ -172,11 +184,13 @@ fn plan_node(
                 ),
             });
         }
+        let what = || output_name(model, node, out);
+        limits.check_shape(&what, spec.dtype, &spec.shape)?;
     }
     // Fold when every value the op reads is known and the result is small.
     let small = specs
         .iter()
-        .all(|s| s.shape.iter().product::<usize>() <= FOLD_MAX_ELEMENTS);
+        .all(|s| num_elements(&s.shape).is_some_and(|n| n <= FOLD_MAX_ELEMENTS));
     let readable = infos.iter().enumerate().all(|(i, info)| match info {
         Some(info) => info.value.is_some() || !op.reads_input_value(i),
         None => true,
@@ -210,6 +224,17 @@ fn plan_node(
     let mut results = pocketnn_ops::eval(op, &views, isa).map_err(|e| node.error(e))?;
     results.truncate(node.outputs.len());
     Ok(Some((specs, Some(results))))
+}
+
+/// "node `label`: output `name`", for limit errors.
+pub(crate) fn output_name(model: &ModelInner, node: &Node, out: ValueId) -> String {
+    let name = model
+        .def
+        .graph
+        .values
+        .get(out as usize)
+        .map_or("?", |v| v.name.as_str());
+    format!("node {}: output `{name}`", node.label)
 }
 
 /// Every value read by nodes of `body` (and, recursively, its sub-bodies).

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::exec::{Executor, RunState, value_view};
 use crate::io::{Input, Outputs};
+use crate::limits::Limits;
 use crate::model::{Model, ModelInner};
 use crate::plan::{Plan, make_plan};
 use pocketnn_format::Dim;
@@ -20,6 +21,9 @@ pub struct SessionOptions {
     /// SIMD tier; `None` (the default) picks the best the CPU has, or the
     /// one `POCKETNN_ISA` forces.
     pub isa: Option<Isa>,
+    /// Resource limits for planning and running; `None` (the default) uses
+    /// the limits the model was loaded with ([`Model::limits`]).
+    pub limits: Option<Limits>,
 }
 
 impl Default for SessionOptions {
@@ -27,6 +31,7 @@ impl Default for SessionOptions {
         SessionOptions {
             threads: 1,
             isa: None,
+            limits: None,
         }
     }
 }
@@ -49,6 +54,7 @@ pub struct Session {
     model: Model,
     isa: Isa,
     threads: usize,
+    limits: Limits,
     pool: Option<rayon::ThreadPool>,
     plans: Vec<Plan>,
     state: RunState,
@@ -66,32 +72,38 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// True when `actual` fits the declared shape, binding new symbols (each
+/// checked against `limits`) in `symbols`.
 fn shape_matches(
     declared: &Option<Vec<Dim>>,
     actual: &[usize],
     symbols: &mut Vec<(String, usize)>,
-) -> bool {
+    limits: &Limits,
+) -> Result<bool> {
     let Some(dims) = declared else {
-        return true;
+        return Ok(true);
     };
     if dims.len() != actual.len() {
-        return false;
+        return Ok(false);
     }
     for (d, &a) in dims.iter().zip(actual) {
         match d {
             Dim::Fixed(n) => {
                 if *n != a as u64 {
-                    return false;
+                    return Ok(false);
                 }
             }
             Dim::Symbolic(s) => match symbols.iter().find(|(name, _)| name == s) {
-                Some((_, bound)) if *bound != a => return false,
+                Some((_, bound)) if *bound != a => return Ok(false),
                 Some(_) => {}
-                None => symbols.push((s.clone(), a)),
+                None => {
+                    limits.check_symbol(s, a)?;
+                    symbols.push((s.clone(), a));
+                }
             },
         }
     }
-    true
+    Ok(true)
 }
 
 impl Session {
@@ -124,6 +136,7 @@ impl Session {
             model: model.clone(),
             isa,
             threads,
+            limits: options.limits.unwrap_or_else(|| model.limits().clone()),
             pool,
             plans: Vec::new(),
             state: RunState::default(),
@@ -144,6 +157,11 @@ impl Session {
     /// Worker threads per run.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The resource limits its plans and runs obey.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Runs the model on named ndarray inputs (see [`Input`]); every model
@@ -174,13 +192,14 @@ impl Session {
         let plan_index = self.plan_for(&shapes)?;
         let model: &ModelInner = &self.model.inner;
         let plan = &self.plans[plan_index];
-        self.state.apply(plan);
+        self.state.apply(plan, &self.limits)?;
         let exec = Executor {
             model,
             plan,
             inputs: &ordered,
             isa: self.isa,
             threads: self.threads,
+            limits: &self.limits,
         };
         let state = &mut self.state;
         match &self.pool {
@@ -245,13 +264,15 @@ impl Session {
                         actual: view.dtype(),
                     });
                 }
-                if !shape_matches(&d.shape, view.shape(), &mut symbols) {
+                if !shape_matches(&d.shape, view.shape(), &mut symbols, &self.limits)? {
                     return Err(Error::InputShape {
                         name: d.name.clone(),
                         expected: d.shape_string(),
                         actual: view.shape().to_vec(),
                     });
                 }
+                let what = || format!("input `{}`", d.name);
+                self.limits.check_shape(&what, view.dtype(), view.shape())?;
                 Ok(*view)
             })
             .collect()
@@ -262,7 +283,7 @@ impl Session {
         if let Some(i) = self.plans.iter().position(|p| p.input_shapes == shapes) {
             return Ok(i);
         }
-        let plan = make_plan(&self.model.inner, shapes, self.isa)?;
+        let plan = make_plan(&self.model.inner, shapes, self.isa, &self.limits)?;
         if self.plans.len() >= PLAN_CACHE {
             self.plans.remove(0);
         }

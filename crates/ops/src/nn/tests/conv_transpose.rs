@@ -229,3 +229,34 @@ fn tiles_and_large_groups() {
         &attrs,
     );
 }
+
+/// From a `load_and_run` fuzz timeout: X `[1,1,204,3]`, W `[1,2,17155,3]`,
+/// strides `[3,2]`, `output_shape` `[10,33]` — a kernel 17,155 taps tall
+/// cropped to 10 rows (and widened to 33 columns by a negative begin pad).
+/// Almost every tap lands outside the output, yet the op does all 63M
+/// multiply-adds: bounded work, 38 s only under ASan and coverage
+/// tracing. Here with a kernel a tenth as tall (to keep the test quick);
+/// the few taps inside must be right.
+#[test]
+fn tall_kernel_cropped_by_output_shape() {
+    let mut rng = Lcg(14);
+    let natural = [3 * (204 - 1) + 1715, 2 * (3 - 1) + 3];
+    let out = [10i64, 33];
+    let pads = [
+        begin_pad(natural[0], out[0], false),
+        begin_pad(natural[1], out[1], false),
+    ];
+    assert_eq!(pads, [1157, -13]);
+    let attrs = [ints("output_shape", &out), ints("strides", &[3, 2])];
+    check_case(
+        &mut rng,
+        &[1, 1, 204, 3],
+        &[1, 2, 1715, 3],
+        1,
+        &[3, 2],
+        &[1, 1],
+        &pads,
+        &[10, 33],
+        &attrs,
+    );
+}
