@@ -2,8 +2,9 @@
 # The test command: on a fresh Debian 12 machine it installs what the tests
 # need (apt packages when run as root, rustup targets, a Python venv with
 # pinned onnx/onnxruntime/numpy for the test data) and runs the whole suite:
-# format, lints, docs, x86_64 tests on every SIMD tier this CPU has, and the
-# same tests for aarch64 under qemu-user.
+# format, lints, docs, x86_64 tests on every SIMD tier this CPU has, the
+# same tests for aarch64 under qemu-user, and the C ABI / JNI / mobile
+# packaging tests (scripts/test-ffi.sh).
 #
 #   scripts/test.sh            everything
 #   SKIP_AARCH64=1 scripts/test.sh    skip the qemu run (quicker, local use)
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
 step "system packages"
-apt_packages=(qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv)
+apt_packages=(qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv
+  gcc g++ g++-aarch64-linux-gnu valgrind openjdk-17-jdk-headless junit4 llvm)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,7 +29,8 @@ fi
 
 step "rust toolchain"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-rustup target add aarch64-unknown-linux-gnu >/dev/null
+rustup target add aarch64-unknown-linux-gnu aarch64-linux-android armv7-linux-androideabi \
+  aarch64-apple-ios >/dev/null
 
 step "test data"
 scripts/gen-testdata.sh testdata
@@ -65,4 +68,7 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
     QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=${cpu_features#*:} cargo test --quiet --target aarch64-unknown-linux-gnu -p pocketnn-tensor -p pocketnn-ops
   done
 fi
+step "C ABI, JNI and mobile packaging (scripts/test-ffi.sh)"
+scripts/test-ffi.sh
+
 step "all tests passed"
