@@ -3,3 +3,4 @@
 
 pub mod activation;
 pub mod gemm;
+pub(crate) mod simd;

@@ -1,0 +1,124 @@
+//! The loops pocketnn ran before its SIMD kernels, copied from the ops
+//! crate at commit 0314dfd (the plain scalar Rust the compiler
+//! autovectorises for the baseline target), so that a bench reports the
+//! speedup of each kernel over them within one run.
+
+pub mod unary {
+    //! `ops/src/elementwise/math.rs` and the unary loops of `unary.rs`.
+
+    const ERF_SMALL: [f64; 8] = [
+        1.128_379_167_062_360_6,
+        -0.376_126_384_759_913_9,
+        0.112_837_826_220_648_17,
+        -0.026_865_438_310_722_536,
+        0.005_221_053_413_221_886,
+        -0.000_848_439_656_161_803_4,
+        0.000_112_682_539_800_971_2,
+        -9.673_591_071_686_486e-6,
+    ];
+    const ERFC_LARGE: [f64; 13] = [
+        0.210_806_364_275_941_04,
+        -0.111_521_004_695_382_08,
+        0.056_110_472_584_286_93,
+        -0.027_005_725_289_739_98,
+        0.012_489_703_671_465_863,
+        -0.005_567_332_909_517_806,
+        0.002_401_701_695_442_436_7,
+        -0.001_017_117_774_343_870_8,
+        0.000_414_508_097_947_036_3,
+        -0.000_143_948_597_845_603_5,
+        5.494_724_808_078_708e-5,
+        -3.692_872_359_102_761_4e-5,
+        1.381_908_906_009_815_6e-5,
+    ];
+    const ERFC_TAIL: [f64; 6] = [
+        0.564_189_559_906_176_4,
+        -0.282_088_962_357_264_44,
+        0.422_588_666_466_005_24,
+        -1.031_429_265_497_247_4,
+        3.007_809_354_815_53,
+        -6.279_102_045_342_119,
+    ];
+
+    #[inline(always)]
+    fn polynomial(coefficients: &[f64], x: f64) -> f64 {
+        coefficients.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+    }
+
+    #[inline(always)]
+    fn erf_small(x: f64) -> f64 {
+        x * polynomial(&ERF_SMALL, x * x)
+    }
+
+    #[inline(always)]
+    fn erfc_positive(x: f64) -> f64 {
+        if x < 1.0 {
+            1.0 - erf_small(x)
+        } else if x < 4.0 {
+            (-x * x).exp() * polynomial(&ERFC_LARGE, (2.0 * x - 5.0) / 3.0)
+        } else if x < 10.0 {
+            (-x * x).exp() * polynomial(&ERFC_TAIL, 1.0 / (x * x)) / x
+        } else if x >= 10.0 {
+            0.0
+        } else {
+            x
+        }
+    }
+
+    /// The old `Sigmoid`.
+    #[inline(always)]
+    pub fn sigmoid(x: f32) -> f32 {
+        if x >= 0.0 {
+            1.0 / (1.0 + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (1.0 + e)
+        }
+    }
+
+    /// The old `Gelu` (exact form).
+    #[inline(always)]
+    pub fn gelu(x: f32) -> f32 {
+        let x = f64::from(x);
+        let v = x * std::f64::consts::FRAC_1_SQRT_2;
+        let y = if x >= 0.0 {
+            let erf = if v < 1.0 {
+                erf_small(v)
+            } else {
+                1.0 - erfc_positive(v)
+            };
+            0.5 * x * (1.0 + erf)
+        } else {
+            0.5 * x * erfc_positive(-v)
+        };
+        y as f32
+    }
+
+    /// The old `Gelu` (tanh form).
+    #[inline(always)]
+    pub fn gelu_tanh(x: f32) -> f32 {
+        let x = f64::from(x);
+        let u = 2.0 * (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
+        let sigmoid = if u >= 0.0 {
+            1.0 / (1.0 + (-u).exp())
+        } else {
+            let e = u.exp();
+            e / (1.0 + e)
+        };
+        (x * sigmoid) as f32
+    }
+
+    /// The old `HardSwish`.
+    #[inline(always)]
+    pub fn hard_swish(x: f32) -> f32 {
+        x * (x / 6.0 + 0.5).clamp(0.0, 1.0)
+    }
+
+    /// The old loop: `y[i] = f(x[i])`.
+    #[inline(always)]
+    pub fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = f(v);
+        }
+    }
+}
