@@ -21,8 +21,11 @@ fn input(len: usize) -> Vec<f32> {
         .collect()
 }
 
+/// A benchmarked function: name, kernel (None: exp), scalar baseline.
+type Function = (&'static str, Option<Activation>, fn(f32) -> f32);
+
 fn bench(c: &mut Criterion) {
-    let functions: [(&str, Option<Activation>, fn(f32) -> f32); 8] = [
+    let functions: [Function; 8] = [
         ("exp", None, f32::exp),
         ("sigmoid", Some(Activation::Sigmoid), unary::sigmoid),
         ("tanh", Some(Activation::Tanh), f32::tanh),

@@ -122,3 +122,87 @@ pub mod unary {
         }
     }
 }
+
+pub mod depthwise {
+    //! The direct depthwise loop of `ops/src/nn/depthwise.rs`: per tap, a
+    //! scaled strided input row added to the output rows it reaches.
+
+    fn valid_range(
+        first: usize,
+        len: usize,
+        stride: usize,
+        offset: i64,
+        size: usize,
+    ) -> (usize, usize) {
+        let s = stride as i64;
+        let size = size as i64;
+        let lo_index = if offset >= 0 { 0 } else { (s - 1 - offset) / s };
+        let hi_index = if size <= offset {
+            0
+        } else {
+            (size - offset + s - 1) / s
+        };
+        let first = first as i64;
+        let len = len as i64;
+        let lo = (lo_index - first).clamp(0, len);
+        let hi = (hi_index - first).clamp(lo, len);
+        (lo as usize, hi as usize)
+    }
+
+    #[inline]
+    fn accumulate_row(y_row: &mut [f32], x_row: &[f32], weight: f32, stride: usize) {
+        if stride == 1 {
+            let x_row = &x_row[..y_row.len()];
+            for (o, &v) in y_row.iter_mut().zip(x_row) {
+                *o += weight * v;
+            }
+        } else {
+            for (o, &v) in y_row.iter_mut().zip(x_row.iter().step_by(stride)) {
+                *o += weight * v;
+            }
+        }
+    }
+
+    /// `y = conv(x, w) + bias` over `channels` planes (square filter `k`,
+    /// same stride and padding on both axes).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        channels: usize,
+        k: usize,
+        stride: usize,
+        (in_h, in_w): (usize, usize),
+        (out_h, out_w): (usize, usize),
+        (pad_top, pad_left): (usize, usize),
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+    ) {
+        let (in_plane, out_plane) = (in_h * in_w, out_h * out_w);
+        for c in 0..channels {
+            let x_c = &x[c * in_plane..][..in_plane];
+            let w_c = &w[c * k * k..][..k * k];
+            let y_c = &mut y[c * out_plane..][..out_plane];
+            y_c.fill(bias[c]);
+            for kh in 0..k {
+                let offset_h = kh as i64 - pad_top as i64;
+                let (oh_lo, oh_hi) = valid_range(0, out_h, stride, offset_h, in_h);
+                for kw in 0..k {
+                    let weight = w_c[kh * k + kw];
+                    let offset_w = kw as i64 - pad_left as i64;
+                    let (lo, hi) = valid_range(0, out_w, stride, offset_w, in_w);
+                    if hi <= lo {
+                        continue;
+                    }
+                    let first_iw = ((lo * stride) as i64 + offset_w) as usize;
+                    for oh in oh_lo..oh_hi {
+                        let ih = ((oh * stride) as i64 + offset_h) as usize;
+                        let x_row = &x_c[ih * in_w + first_iw..(ih + 1) * in_w];
+                        let y_row = &mut y_c[oh * out_w + lo..oh * out_w + hi];
+                        accumulate_row(y_row, x_row, weight, stride);
+                    }
+                }
+            }
+        }
+    }
+}

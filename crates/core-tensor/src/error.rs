@@ -62,4 +62,13 @@ pub enum TensorError {
         /// The panel width B was packed with.
         actual: usize,
     },
+    /// A kernel was called with arguments it does not support (the
+    /// caller should have checked, e.g. with `depthwise::is_supported`).
+    #[error("{kernel}: {reason}")]
+    InvalidKernelArguments {
+        /// The kernel (family) name.
+        kernel: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }

@@ -94,13 +94,16 @@ impl Pairwise<'_> {
     }
 }
 
+/// A primitive's scalar definition.
+type ScalarOp = fn(&Pairwise<'_>, f32, f32) -> f32;
+
 fn same(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
 #[test]
 fn primitives_follow_their_scalar_definitions_on_every_tier() {
-    let cases: [(&'static str, fn(&Pairwise<'_>, f32, f32) -> f32); 12] = [
+    let cases: [(&'static str, ScalarOp); 12] = [
         ("add", |_, a, b| a + b),
         ("sub", |_, a, b| a - b),
         ("mul", |_, a, b| a * b),
