@@ -3,7 +3,7 @@
 //!
 //! | file | operators |
 //! |---|---|
-//! | `conv.rs`, `depthwise.rs`, `im2col.rs` | Conv (pointwise GEMM, direct depthwise, im2col + GEMM) |
+//! | `conv.rs`, `depthwise.rs`, `depthwise_simd.rs`, `im2col.rs` | Conv (pointwise GEMM, direct and SIMD depthwise, im2col + GEMM) |
 //! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
 //! | `matmul.rs` | Gemm, MatMul |
 //! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
@@ -14,6 +14,9 @@ mod common;
 mod conv;
 mod conv_transpose;
 mod depthwise;
+// Called from `conv.rs` once the lead wires it (see depthwise_simd.rs).
+#[cfg_attr(not(test), allow(dead_code))]
+mod depthwise_simd;
 mod global_pool;
 mod im2col;
 mod layer_norm;
