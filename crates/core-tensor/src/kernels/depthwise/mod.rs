@@ -364,6 +364,15 @@ fn plane<S: Simd, const K: usize, const STRIDE: usize>(
     // Values of an input row one output vector reads.
     let window = lanes * STRIDE + K;
     let full = out_w / lanes;
+    // The filter taps as vectors, once per plane (plain loops: a closure
+    // handed to a generic helper may be compiled outside the tier's
+    // `#[target_feature]` context and call every vector operation).
+    let mut weights = [[s.splat(0.0); K]; K];
+    for (kh, weights_row) in weights.iter_mut().enumerate() {
+        for (kw, w) in weights_row.iter_mut().enumerate() {
+            *w = s.splat(filter[kh * K + kw]);
+        }
+    }
     for oh in 0..out_h {
         let first = (oh * STRIDE) as i64 - pad_top;
         for kh in 0..K {
@@ -380,16 +389,10 @@ fn plane<S: Simd, const K: usize, const STRIDE: usize>(
             rows.in_place(x, ih)
                 .unwrap_or(&ring[slot * row_len..][..row_len])
         });
-        let weights: [[S::F; K]; K] =
-            std::array::from_fn(|kh| std::array::from_fn(|kw| s.splat(filter[kh * K + kw])));
         let out_row = &mut y[oh * out_w..][..out_w];
+        let bias = s.splat(bias);
         let vector = |v: usize| {
-            let base = v * lanes * STRIDE;
-            let mut acc = s.splat(bias);
-            for (source, weights_row) in sources.iter().zip(&weights) {
-                acc = row_taps::<S, K, STRIDE>(s, &source[base..base + window], weights_row, acc);
-            }
-            acc
+            output_vector::<S, K, STRIDE>(s, &sources, &weights, bias, v * lanes * STRIDE, window)
         };
         for (v, out) in out_row[..full * lanes].chunks_exact_mut(lanes).enumerate() {
             s.store(out, vector(v));
@@ -398,6 +401,24 @@ fn plane<S: Simd, const K: usize, const STRIDE: usize>(
             store_partial(s, &mut out_row[full * lanes..], vector(full));
         }
     }
+}
+
+/// One vector of outputs: `bias` plus every tap, the window of each input
+/// row starting at `base`.
+#[inline(always)]
+fn output_vector<S: Simd, const K: usize, const STRIDE: usize>(
+    s: S,
+    sources: &[&[f32]; K],
+    weights: &[[S::F; K]; K],
+    bias: S::F,
+    base: usize,
+    window: usize,
+) -> S::F {
+    let mut acc = bias;
+    for (source, weights_row) in sources.iter().zip(weights) {
+        acc = row_taps::<S, K, STRIDE>(s, &source[base..base + window], weights_row, acc);
+    }
+    acc
 }
 
 /// `acc + Σ_kw w[kw] · src[kw + i·STRIDE]` for the `LANES` outputs `i`.
