@@ -206,3 +206,45 @@ pub mod depthwise {
         }
     }
 }
+
+pub mod softmax {
+    //! `softmax_row` of `ops/src/elementwise/softmax.rs`: f32 `exp`, sums in
+    //! four f64 lanes.
+
+    /// Softmax (or log-softmax) of one contiguous row.
+    pub fn row(x: &[f32], y: &mut [f32], log: bool) {
+        let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let mut lanes = [0.0f64; 4];
+        let mut tail = 0.0f64;
+        let mut chunks = x.chunks_exact(4);
+        let mut out_chunks = y.chunks_exact_mut(4);
+        for (chunk, out) in (&mut chunks).zip(&mut out_chunks) {
+            for ((lane, o), &v) in lanes.iter_mut().zip(out.iter_mut()).zip(chunk) {
+                let e = (v - max).exp();
+                *lane += f64::from(e);
+                *o = if log { v - max } else { e };
+            }
+        }
+        for (o, &v) in out_chunks
+            .into_remainder()
+            .iter_mut()
+            .zip(chunks.remainder())
+        {
+            let e = (v - max).exp();
+            tail += f64::from(e);
+            *o = if log { v - max } else { e };
+        }
+        let sum = lanes.iter().sum::<f64>() + tail;
+        if log {
+            let log_sum = sum.ln() as f32;
+            for o in y.iter_mut() {
+                *o -= log_sum;
+            }
+        } else {
+            let inverse = 1.0 / sum;
+            for o in y.iter_mut() {
+                *o = (f64::from(*o) * inverse) as f32;
+            }
+        }
+    }
+}
