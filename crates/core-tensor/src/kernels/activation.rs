@@ -88,12 +88,12 @@ impl Activation {
                     x
                 }
             }
+            // Comparisons, not `f32::max`/`min`: those may return either
+            // zero for ±0 (aarch64's fmaxnm gives +0, x86_64 -0). NaN
+            // compares false and passes through; `min > max` gives `max`.
             Activation::Clip { min, max } => {
-                if x.is_nan() {
-                    x
-                } else {
-                    x.max(min).min(max)
-                }
+                let v = if x < min { min } else { x };
+                if v > max { max } else { v }
             }
             Activation::LeakyRelu { alpha } => {
                 if x < 0.0 {
