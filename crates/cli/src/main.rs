@@ -1,9 +1,10 @@
-//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect and benchmark them.
+//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them.
 #![forbid(unsafe_code)]
 
 mod bench;
 mod convert;
 mod error;
+mod eval;
 mod inputs;
 mod inspect;
 mod npy;
@@ -53,6 +54,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Top-1 accuracy on a data set, and agreement with a reference model.
+    Eval {
+        /// The model (.pnn, or .onnx converted in memory).
+        model: PathBuf,
+        /// Samples stacked along the first axis (.npy).
+        #[arg(long)]
+        data: PathBuf,
+        /// One integer class per sample (.npy).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// A model to compare top-1 predictions with (.pnn or .onnx).
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        /// Samples per run (0 = the model's fixed batch size, else 32).
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print one JSON object (accuracy, agreement, samples).
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure load time, latency and peak memory.
     Bench {
         /// The .pnn model.
@@ -86,6 +110,23 @@ fn main() {
             threads,
         } => run::run(&model, &inputs, &output_dir, threads),
         Command::Inspect { model, json } => inspect::run(&model, json),
+        Command::Eval {
+            model,
+            data,
+            labels,
+            reference,
+            batch,
+            threads,
+            json,
+        } => eval::run(&eval::EvalArgs {
+            model,
+            data,
+            labels,
+            reference,
+            batch,
+            threads,
+            json,
+        }),
         Command::Bench {
             model,
             threads,

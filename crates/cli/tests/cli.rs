@@ -175,3 +175,61 @@ fn errors_are_messages_with_exit_codes_not_panics() {
     assert_clean_failure(&out, 1);
     assert!(text(&out.stderr).contains("input"));
 }
+
+#[test]
+fn eval_reports_accuracy_and_agreement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pnn = converted(dir.path());
+    let onnx = repo().join("models/seed_mlp.onnx");
+    let digits = repo().join("models/digits.npy");
+    let labels = repo().join("models/digits_labels.npy");
+    let (pnn, onnx, digits, labels) = (
+        pnn.to_str().expect("utf-8"),
+        onnx.to_str().expect("utf-8"),
+        digits.to_str().expect("utf-8"),
+        labels.to_str().expect("utf-8"),
+    );
+    let args = [
+        "eval",
+        pnn,
+        "--data",
+        digits,
+        "--labels",
+        labels,
+        "--reference",
+        onnx,
+        "--json",
+    ];
+    let out = pocketnn(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["samples"], 10);
+    // The shipped digits are ones seed_mlp classifies correctly (see
+    // models/README.md), and the .pnn must agree with its ONNX source.
+    assert_eq!(report["accuracy"], 1.0);
+    assert_eq!(report["agreement"], 1.0);
+
+    let text_out = pocketnn(&[
+        "eval", pnn, "--data", digits, "--labels", labels, "--batch", "3",
+    ]);
+    assert!(text_out.status.success(), "{}", text(&text_out.stderr));
+    assert!(text(&text_out.stdout).contains("top-1 accuracy  1.0000 (10/10)"));
+
+    // Usage errors: nothing to compare with; labels that do not match.
+    assert_clean_failure(&pocketnn(&["eval", pnn, "--data", digits]), 2);
+    assert_clean_failure(
+        &pocketnn(&["eval", pnn, "--data", labels, "--labels", labels]),
+        2,
+    );
+    assert_clean_failure(
+        &pocketnn(&[
+            "eval",
+            pnn,
+            "--data",
+            digits,
+            "--labels",
+            "/nonexistent.npy",
+        ]),
+        1,
+    );
+}

@@ -71,4 +71,34 @@ pub enum TensorError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An int8 kernel needs an instruction family this CPU lacks.
+    #[error("the {kernel} kernel cannot run here: this CPU lacks its instructions")]
+    KernelUnavailable {
+        /// The kernel's name.
+        kernel: &'static str,
+    },
+    /// A pre-packed operand was packed for another kernel than the one asked
+    /// to run.
+    #[error("the operand was packed for {packed_for}, not for {kernel}")]
+    PackedKernelMismatch {
+        /// The kernel asked to run.
+        kernel: &'static str,
+        /// The kernel the operand was packed for.
+        packed_for: &'static str,
+    },
+    /// An int8 product is deeper than its i32 accumulators allow.
+    #[error("an int8 product of depth {k} exceeds the maximum depth {max}")]
+    DepthTooLarge {
+        /// The depth asked for.
+        k: usize,
+        /// The largest supported depth.
+        max: usize,
+    },
+    /// A quantization parameter is not usable (a scale that is not finite and
+    /// positive, a list of the wrong length ...).
+    #[error("invalid quantization parameter: {reason}")]
+    InvalidQuantization {
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -11,12 +11,16 @@
 
 mod buffer;
 mod error;
+pub mod features;
 pub mod isa;
 pub mod kernels;
 mod tensor;
+#[cfg(test)]
+mod test_util;
 
 pub use buffer::{AlignedBuf, BUFFER_ALIGN};
 pub use error::TensorError;
+pub use features::Feature;
 pub use half::f16;
 pub use isa::{Isa, IsaError};
 pub use pocketnn_format::DType;

@@ -250,6 +250,18 @@ op_codes! {
     // --- control flow
     /// Run one of two subgraphs depending on a boolean condition.
     If = 180,
+
+    // --- quantization
+    /// `saturate(round(x / scale) + zero_point)` to u8 or i8.
+    QuantizeLinear = 200,
+    /// `(x - zero_point) · scale` to f32.
+    DequantizeLinear = 201,
+    /// u8 quantization with scale and zero point computed from the input's range.
+    DynamicQuantizeLinear = 202,
+    /// `(a - a_zero) · (b - b_zero)` of u8/i8 matrices, i32 result.
+    MatMulInteger = 203,
+    /// Quantized matrix product with requantized u8/i8 output.
+    QLinearMatMul = 204,
 }
 
 impl std::fmt::Display for OpCode {

@@ -19,6 +19,7 @@ mod eval;
 pub mod fused;
 mod nn;
 mod operator;
+mod quant;
 mod registry;
 pub mod util;
 

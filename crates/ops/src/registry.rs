@@ -3,7 +3,7 @@
 use crate::attrs::Attrs;
 use crate::error::{OpError, OpResult};
 use crate::operator::Operator;
-use crate::{data, elementwise, nn};
+use crate::{data, elementwise, nn, quant};
 use pocketnn_format::{Attribute, OpCode};
 
 /// Builds the operator for `op` with these attributes, validating them.
@@ -14,6 +14,7 @@ pub fn build_operator(op: OpCode, attributes: &[Attribute]) -> OpResult<Box<dyn 
     elementwise::build(op, &attrs)
         .or_else(|| nn::build(op, &attrs))
         .or_else(|| data::build(op, &attrs))
+        .or_else(|| quant::build(op, &attrs))
         .unwrap_or_else(|| {
             Err(OpError::Unsupported {
                 what: format!("operator {op}"),

@@ -90,6 +90,11 @@ pub(crate) fn known_versions(op: &str) -> Option<&'static [u32]> {
         // removed at import
         "Identity" => &[1, 13, 14, 16, 19, 21, 23, 24, 25],
         "Dropout" => &[7, 10, 12, 13, 22],
+        // quantization
+        "QuantizeLinear" | "DequantizeLinear" => &[10, 13, 19, 21, 23, 24, 25, 28],
+        "DynamicQuantizeLinear" => &[11],
+        "MatMulInteger" => &[10],
+        "QLinearMatMul" => &[10, 21],
         // control flow
         "If" => &[1, 11, 13, 16, 19, 21, 23, 24, 25],
         _ => return None,

@@ -9,7 +9,7 @@ use crate::error::OpResult;
 use crate::operator::Operator;
 use pocketnn_format::OpCode;
 
-mod common;
+pub(crate) mod common;
 mod concat;
 mod depth_space;
 mod expand;

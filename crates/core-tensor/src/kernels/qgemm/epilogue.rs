@@ -1,0 +1,221 @@
+//! What the int8 GEMM does with each exact i32 sum: requantize it to u8 in
+//! fixed point, or dequantize it to f32.
+
+use crate::error::TensorError;
+
+/// A positive real multiplier in fixed point: `mantissa · 2^-shift`, with
+/// the mantissa a Q31 value in `[2^30, 2^31)`. Applying it rounds to the
+/// nearest integer, halves to even (as ONNX `QuantizeLinear` and
+/// onnxruntime do), with one 64-bit product, a shift and no branch — no
+/// floating point at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuantMultiplier {
+    mantissa: i64,
+    shift: u32,
+}
+
+impl QuantMultiplier {
+    /// The fixed-point form of `real`, which must be finite, positive and
+    /// below `2^30`. Multipliers below `2^-32` round every i32 to zero.
+    pub fn new(real: f64) -> Result<Self, TensorError> {
+        if !(real.is_finite() && real > 0.0 && real < (1u64 << 30) as f64) {
+            return Err(TensorError::InvalidQuantization {
+                reason: format!("multiplier {real} is not in (0, 2^30)"),
+            });
+        }
+        // real = fraction · 2^exponent with fraction in [0.5, 1).
+        let mut exponent = real.log2().floor() as i32 + 1;
+        let mut fraction = real * 2f64.powi(-exponent);
+        while fraction >= 1.0 {
+            fraction /= 2.0;
+            exponent += 1;
+        }
+        while fraction < 0.5 {
+            fraction *= 2.0;
+            exponent -= 1;
+        }
+        let mut mantissa = (fraction * (1u64 << 31) as f64).round() as i64;
+        if mantissa == 1 << 31 {
+            mantissa = 1 << 30;
+            exponent += 1;
+        }
+        let shift = 31 - exponent;
+        if shift > 62 {
+            return Ok(QuantMultiplier {
+                mantissa: 0,
+                shift: 1,
+            });
+        }
+        // exponent <= 30 (real < 2^30), so shift >= 1.
+        Ok(QuantMultiplier {
+            mantissa,
+            shift: shift as u32,
+        })
+    }
+
+    /// `round(x · multiplier)`, halves to even, saturated to i32.
+    #[inline]
+    pub fn apply(self, x: i32) -> i32 {
+        let product = i64::from(x) * self.mantissa;
+        let floor = product >> self.shift;
+        let remainder = product - (floor << self.shift);
+        let half = 1i64 << (self.shift - 1);
+        let round_up = (remainder > half) | ((remainder == half) & (floor & 1 == 1));
+        let rounded = floor + i64::from(round_up);
+        rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+}
+
+/// Picks entry `i` of a list that holds either one value for all or one per
+/// index.
+#[inline]
+fn per<T: Copy>(values: &[T], i: usize) -> T {
+    if values.len() == 1 {
+        values[0]
+    } else {
+        values[i]
+    }
+}
+
+/// Checks that `values` holds one entry, or one per `count`.
+fn check_len<T>(values: &[T], count: usize, what: &str) -> Result<(), TensorError> {
+    if values.len() == 1 || values.len() == count {
+        Ok(())
+    } else {
+        Err(TensorError::InvalidQuantization {
+            reason: format!("{} {what} for {count} columns or rows", values.len()),
+        })
+    }
+}
+
+/// u8 output: `clamp(out_zero + round((acc + bias[j]) · multiplier[j]), min, max)`
+/// for column `j`. A clamp range narrower than `0..=255` fuses ReLU or ReLU6.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Requantize {
+    multipliers: Vec<QuantMultiplier>,
+    bias: Vec<i32>,
+    out_zero: u8,
+    min: u8,
+    max: u8,
+}
+
+impl Requantize {
+    /// Requantization with one multiplier (per tensor) or one per column,
+    /// an optional i32 bias per column (empty for none), the output zero
+    /// point and the clamp range.
+    pub fn new(
+        multipliers: Vec<QuantMultiplier>,
+        bias: Vec<i32>,
+        out_zero: u8,
+        (min, max): (u8, u8),
+    ) -> Result<Self, TensorError> {
+        if multipliers.is_empty() || min > max {
+            return Err(TensorError::InvalidQuantization {
+                reason: format!(
+                    "{} multipliers, clamp range {min}..={max}",
+                    multipliers.len()
+                ),
+            });
+        }
+        Ok(Requantize {
+            multipliers,
+            bias,
+            out_zero,
+            min,
+            max,
+        })
+    }
+
+    pub(crate) fn check(&self, n: usize) -> Result<(), TensorError> {
+        check_len(&self.multipliers, n, "multipliers")?;
+        if !self.bias.is_empty() && self.bias.len() != n {
+            return Err(TensorError::InvalidQuantization {
+                reason: format!("{} bias values for {n} columns", self.bias.len()),
+            });
+        }
+        Ok(())
+    }
+
+    /// `out[c]` = the u8 value for sum `sums[c]` in column `col0 + c`.
+    pub(crate) fn apply_row(&self, sums: &[i32], col0: usize, out: &mut [u8]) {
+        for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
+            *o = self.apply(acc, col0 + c);
+        }
+    }
+
+    /// The u8 value for sum `acc` in column `j`.
+    #[inline]
+    fn apply(&self, acc: i32, j: usize) -> u8 {
+        let biased = match self.bias.get(j) {
+            Some(&b) => acc.saturating_add(b),
+            None => acc,
+        };
+        let scaled = per(&self.multipliers, j).apply(biased);
+        let shifted = scaled.saturating_add(i32::from(self.out_zero));
+        shifted.clamp(i32::from(self.min), i32::from(self.max)) as u8
+    }
+}
+
+/// f32 output: `acc · a_scale[i] · b_scale[j] + bias[j]` for row `i`,
+/// column `j` (per-row activation scales serve dynamic quantization).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dequantize {
+    a_scales: Vec<f32>,
+    b_scales: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Dequantize {
+    /// Dequantization with activation scales (one, or one per row), weight
+    /// scales (one, or one per column) and an optional f32 bias per column.
+    pub fn new(
+        a_scales: Vec<f32>,
+        b_scales: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Result<Self, TensorError> {
+        let finite = |s: &f32| s.is_finite();
+        if a_scales.is_empty()
+            || b_scales.is_empty()
+            || !a_scales.iter().all(finite)
+            || !b_scales.iter().all(finite)
+        {
+            return Err(TensorError::InvalidQuantization {
+                reason: "scales must be given and finite".into(),
+            });
+        }
+        Ok(Dequantize {
+            a_scales,
+            b_scales,
+            bias,
+        })
+    }
+
+    pub(crate) fn check(&self, m: usize, n: usize) -> Result<(), TensorError> {
+        check_len(&self.a_scales, m, "activation scales")?;
+        check_len(&self.b_scales, n, "weight scales")?;
+        if !self.bias.is_empty() && self.bias.len() != n {
+            return Err(TensorError::InvalidQuantization {
+                reason: format!("{} bias values for {n} columns", self.bias.len()),
+            });
+        }
+        Ok(())
+    }
+
+    /// `out[c]` = the f32 value for sum `sums[c]` in row `i`, column
+    /// `col0 + c`.
+    pub(crate) fn apply_row(&self, sums: &[i32], i: usize, col0: usize, out: &mut [f32]) {
+        for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
+            *o = self.apply(acc, i, col0 + c);
+        }
+    }
+
+    /// The f32 value for sum `acc` in row `i`, column `j`.
+    #[inline]
+    fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
+        let scaled = acc as f32 * (per(&self.a_scales, i) * per(&self.b_scales, j));
+        match self.bias.get(j) {
+            Some(&b) => scaled + b,
+            None => scaled,
+        }
+    }
+}
