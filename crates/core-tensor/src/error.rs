@@ -75,6 +75,15 @@ pub enum TensorError {
         /// The panel width B was packed with.
         actual: usize,
     },
+    /// A kernel was called with arguments it does not support (the
+    /// caller should have checked, e.g. with `depthwise::is_supported`).
+    #[error("{kernel}: {reason}")]
+    InvalidKernelArguments {
+        /// The kernel (family) name.
+        kernel: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// An int8 kernel needs an instruction family this CPU lacks.
     #[error("the {kernel} kernel cannot run here: this CPU lacks its instructions")]
     KernelUnavailable {

@@ -2,5 +2,13 @@
 //! variants per [`crate::isa::Isa`] tier, behind one safe entry point.
 
 pub mod activation;
+pub mod depthwise;
 pub mod gemm;
+pub mod layer_norm;
 pub mod qgemm;
+pub mod softmax;
+// The masks, f64 accumulators and reductions of the vector layer serve the
+// softmax / normalisation / pooling kernels; until all of them exist some
+// are unused.
+#[allow(dead_code)]
+pub(crate) mod simd;

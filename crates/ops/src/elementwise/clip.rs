@@ -9,7 +9,8 @@ use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, optional, required};
 use pocketnn_format::{DType, OpCode};
-use pocketnn_tensor::{TensorView, TensorViewMut, f16};
+use pocketnn_tensor::kernels::activation::{self, Activation};
+use pocketnn_tensor::{Isa, TensorView, TensorViewMut, f16};
 
 /// Dtypes `Clip` runs on.
 const CLIP_DTYPES: &[DType] = super::NUMERIC;
@@ -56,7 +57,7 @@ impl Operator for Clip {
         let out = first_output(outputs)?;
         let threads = ctx.threads;
         match x.dtype() {
-            DType::F32 => clip::<f32>(threads, x, lo, hi, out),
+            DType::F32 => clip_f32(ctx.isa, threads, x, lo, hi, out),
             DType::F16 => clip::<f16>(threads, x, lo, hi, out),
             DType::I8 => clip::<i8>(threads, x, lo, hi, out),
             DType::U8 => clip::<u8>(threads, x, lo, hi, out),
@@ -93,6 +94,35 @@ fn bound<T: Numeric>(view: Option<TensorView<'_>>, index: usize, default: T) -> 
                 .ok_or(OpError::MissingInput { index })
         }
     }
+}
+
+/// f32 `Clip` on the `f32-vclip` kernel of tier `isa` (same semantics as
+/// [`clip`]: `x < lo ? lo : x`, then `> hi ? hi`, so NaN and NaN bounds
+/// pass `x` through).
+fn clip_f32(
+    isa: Isa,
+    threads: usize,
+    x: TensorView<'_>,
+    lo: Option<TensorView<'_>>,
+    hi: Option<TensorView<'_>>,
+    out: &mut TensorViewMut<'_>,
+) -> OpResult<()> {
+    let min = bound(lo, 1, f32::LOWEST)?;
+    let max = bound(hi, 2, f32::HIGHEST)?;
+    let clip = Activation::Clip { min, max };
+    map_chunks(
+        threads,
+        x.as_slice::<f32>()?,
+        out.as_slice_mut::<f32>()?,
+        |x, y| {
+            if activation::apply_to(isa, clip, x, y).is_err() {
+                // A tier this CPU lacks: the scalar loop.
+                for (o, &v) in y.iter_mut().zip(x) {
+                    *o = clip.apply_reference(v);
+                }
+            }
+        },
+    )
 }
 
 fn clip<T: Numeric>(

@@ -13,7 +13,8 @@ use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, normalize_axis, required};
 use pocketnn_format::{DType, OpCode};
-use pocketnn_tensor::{TensorView, TensorViewMut, f16};
+use pocketnn_tensor::kernels::softmax::softmax_rows_f32;
+use pocketnn_tensor::{Isa, TensorView, TensorViewMut, f16};
 
 /// Builds `Softmax` and `LogSoftmax`.
 pub(super) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Operator>>> {
@@ -87,7 +88,7 @@ impl Operator for Softmax {
             DType::F32 => {
                 let (x, y) = (x.as_slice::<f32>()?, out.as_slice_mut::<f32>()?);
                 let columns = scratch_slice::<f64>(ctx.scratch, 2 * layout.2)?;
-                softmax_f32(x, y, layout, self.log, columns)
+                softmax_f32(ctx.isa, x, y, layout, self.log, columns)
             }
             DType::F16 => {
                 // Scratch: `len` f64 holding the input and output widened to
@@ -103,7 +104,7 @@ impl Operator for Softmax {
                 for (w, v) in wide_x.iter_mut().zip(x) {
                     *w = v.to_f32();
                 }
-                softmax_f32(wide_x, wide_y, layout, self.log, columns)?;
+                softmax_f32(ctx.isa, wide_x, wide_y, layout, self.log, columns)?;
                 if y.len() != len {
                     return Err(length_mismatch("output"));
                 }
@@ -120,8 +121,11 @@ impl Operator for Softmax {
 /// The f32 kernel. `columns` holds `2 * inner` f64 of scratch.
 ///
 /// Sums are accumulated in f64: the log of a sum close to 1 (one dominant
-/// element) then keeps full f32 accuracy in `LogSoftmax`.
+/// element) then keeps full f32 accuracy in `LogSoftmax`. Along the last
+/// axis (`inner == 1`) the rows run the SIMD kernels of tier `isa`
+/// (`pocketnn_tensor::kernels::softmax`).
 fn softmax_f32(
+    isa: Isa,
     x: &[f32],
     y: &mut [f32],
     (outer, n, inner): (usize, usize, usize),
@@ -136,6 +140,10 @@ fn softmax_f32(
         return Ok(());
     }
     if inner == 1 {
+        if softmax_rows_f32(isa, x, y, n, log).is_ok() {
+            return Ok(());
+        }
+        // A tier this CPU lacks: the scalar rows.
         for (x, y) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
             softmax_row(x, y, log);
         }

@@ -2,7 +2,10 @@
 //! `Identity`.
 //!
 //! Float operators compute in f32; f16 tensors are converted in small
-//! blocks, run through the same f32 kernel and rounded back.
+//! blocks, run through the same f32 kernel and rounded back. The
+//! activations, `Exp` and `Erf` run the vector kernels of
+//! `pocketnn_tensor::kernels::activation` on the session's ISA tier (within
+//! a few ulp of the exact function); the rest are plain loops.
 
 use super::broadcast::map_chunks;
 use super::numeric::{Numeric, sign};
@@ -12,7 +15,8 @@ use crate::error::OpResult;
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, required};
 use pocketnn_format::{DType, OpCode};
-use pocketnn_tensor::{TensorView, TensorViewMut, f16};
+use pocketnn_tensor::kernels::activation::{self, Activation};
+use pocketnn_tensor::{Isa, TensorView, TensorViewMut, f16};
 
 /// Builds the unary operators and `Identity`.
 pub(super) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Operator>>> {
@@ -146,19 +150,19 @@ impl Operator for Unary {
         let x = required(inputs, 0)?;
         check_dtype(0, x.dtype(), self.kind.dtypes())?;
         let out = first_output(outputs)?;
-        let (kind, threads) = (self.kind, ctx.threads);
+        let (kind, threads, isa) = (self.kind, ctx.threads, ctx.isa);
         match x.dtype() {
             DType::F32 => map_chunks(
                 threads,
                 x.as_slice::<f32>()?,
                 out.as_slice_mut()?,
-                |x, y| apply_f32(kind, x, y),
+                |x, y| apply_f32(isa, kind, x, y),
             ),
             DType::F16 => map_chunks(
                 threads,
                 x.as_slice::<f16>()?,
                 out.as_slice_mut()?,
-                |x, y| apply_f16(kind, x, y),
+                |x, y| apply_f16(isa, kind, x, y),
             ),
             DType::I8 => apply_int::<i8>(kind, threads, x, out),
             DType::U8 => apply_int::<u8>(kind, threads, x, out),
@@ -177,8 +181,54 @@ fn map<A: Copy, O>(x: &[A], y: &mut [O], f: impl Fn(A) -> O) {
     }
 }
 
-/// The f32 kernel of every unary operator.
-fn apply_f32(kind: UnaryKind, x: &[f32], y: &mut [f32]) {
+/// A function with a vector kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum VectorKernel {
+    Activation(Activation),
+    Exp,
+    Erf,
+}
+
+impl UnaryKind {
+    /// The vector kernel computing this function, if there is one.
+    fn vector_kernel(self) -> Option<VectorKernel> {
+        let activation = match self {
+            UnaryKind::Exp => return Some(VectorKernel::Exp),
+            UnaryKind::Erf => return Some(VectorKernel::Erf),
+            UnaryKind::Relu => Activation::Relu,
+            UnaryKind::LeakyRelu { alpha } => Activation::LeakyRelu { alpha },
+            UnaryKind::Sigmoid => Activation::Sigmoid,
+            UnaryKind::Tanh => Activation::Tanh,
+            UnaryKind::HardSigmoid { alpha, beta } => Activation::HardSigmoid { alpha, beta },
+            UnaryKind::HardSwish => Activation::HardSwish,
+            UnaryKind::Gelu { tanh: false } => Activation::Gelu,
+            UnaryKind::Gelu { tanh: true } => Activation::GeluTanh,
+            UnaryKind::Silu => Activation::Silu,
+            _ => return None,
+        };
+        Some(VectorKernel::Activation(activation))
+    }
+}
+
+/// `y = f(x)` with the vector kernel of tier `isa`; false when the kernel
+/// could not run (a tier this CPU lacks), leaving `y` to the scalar loop.
+fn run_vector_kernel(isa: Isa, kernel: VectorKernel, x: &[f32], y: &mut [f32]) -> bool {
+    let result = match kernel {
+        VectorKernel::Activation(a) => activation::apply_to(isa, a, x, y),
+        VectorKernel::Exp => activation::exp(isa, x, y),
+        VectorKernel::Erf => activation::erf(isa, x, y),
+    };
+    result.is_ok()
+}
+
+/// The f32 kernel of every unary operator: the vector kernel of tier `isa`
+/// when the function has one, else a scalar loop.
+fn apply_f32(isa: Isa, kind: UnaryKind, x: &[f32], y: &mut [f32]) {
+    if let Some(kernel) = kind.vector_kernel()
+        && run_vector_kernel(isa, kernel, x, y)
+    {
+        return;
+    }
     match kind {
         UnaryKind::Sqrt => map(x, y, f32::sqrt),
         UnaryKind::Relu => map(x, y, |v| if v < 0.0 { 0.0 } else { v }),
@@ -217,14 +267,14 @@ fn apply_f32(kind: UnaryKind, x: &[f32], y: &mut [f32]) {
 }
 
 /// The f16 kernel: blocks converted to f32, [`apply_f32`], rounded back.
-fn apply_f16(kind: UnaryKind, x: &[f16], y: &mut [f16]) {
+fn apply_f16(isa: Isa, kind: UnaryKind, x: &[f16], y: &mut [f16]) {
     const BLOCK: usize = 256;
     let mut wide_in = [0.0f32; BLOCK];
     let mut wide_out = [0.0f32; BLOCK];
     for (x, y) in x.chunks(BLOCK).zip(y.chunks_mut(BLOCK)) {
         let (wide_in, wide_out) = (&mut wide_in[..x.len()], &mut wide_out[..x.len()]);
         map(x, wide_in, f16::to_f32);
-        apply_f32(kind, wide_in, wide_out);
+        apply_f32(isa, kind, wide_in, wide_out);
         map(wide_out, y, f16::from_f32);
     }
 }

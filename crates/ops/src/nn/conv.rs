@@ -261,6 +261,19 @@ pub(crate) fn run_conv(
     if pointwise {
         return run_pointwise(ctx, plan, x, w, bias, fused, y);
     }
+    // SIMD depthwise 3x3/5x5 (None when the shape is not one it covers);
+    // the activation runs in its kernel unless a residual must come first.
+    let in_kernel = match fused.residual {
+        None => fused.activation,
+        Some(_) => Activation::None,
+    };
+    if let Some(done) = super::depthwise_simd::run_fast(ctx.isa, plan, x, w, bias, in_kernel, y) {
+        done?;
+        if fused.residual.is_some() {
+            fused.apply_after(y);
+        }
+        return Ok(());
+    }
     if cg == 1
         && let Some(axes) = geo.as_2d()
     {

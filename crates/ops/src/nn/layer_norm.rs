@@ -11,6 +11,7 @@ use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape, normalize_axis};
 use pocketnn_format::{DType, OpCode};
+use pocketnn_tensor::kernels::layer_norm::{LayerNorm, RowStatistics, layer_norm_rows_f32};
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
 /// ONNX `LayerNormalization` (opset 17+): inputs `X`, `Scale`, optional `B`;
@@ -135,6 +136,16 @@ fn param_value(
     }
 }
 
+/// A scale or bias the SIMD kernel takes: `Some(None)` when absent,
+/// `Some(Some(values))` when it covers the whole row, `None` otherwise.
+fn whole_row<'v>(param: Param<'_>, values: Option<&'v [f32]>) -> Option<Option<&'v [f32]>> {
+    match (param, values) {
+        (Param::Absent, _) => Some(None),
+        (Param::Full, Some(v)) => Some(Some(v)),
+        _ => None,
+    }
+}
+
 impl Operator for LayerNormalization {
     fn op(&self) -> OpCode {
         OpCode::LayerNormalization
@@ -155,7 +166,7 @@ impl Operator for LayerNormalization {
 
     fn run(
         &self,
-        _ctx: &mut RunContext<'_>,
+        ctx: &mut RunContext<'_>,
         inputs: &[Option<TensorView<'_>>],
         outputs: &mut [TensorViewMut<'_>],
     ) -> OpResult<()> {
@@ -184,6 +195,23 @@ impl Operator for LayerNormalization {
             Some(m) => Some(output_slice::<f32>(m, 2, rows)?),
             None => None,
         };
+        // Scale and bias absent or of the whole row: the SIMD kernel.
+        if let (Some(scale), Some(bias)) =
+            (whole_row(plan.scale, scale), whole_row(plan.bias, bias))
+        {
+            let norm = LayerNorm {
+                row_len,
+                scale,
+                bias,
+                epsilon: self.epsilon,
+            };
+            let statistics = RowStatistics {
+                mean: mean_out,
+                inv_std: inv_out,
+            };
+            layer_norm_rows_f32(ctx.isa, &norm, x, y, statistics)?;
+            return Ok(());
+        }
         for r in 0..rows {
             let x_row = &x[r * row_len..][..row_len];
             let (mean, var) = mean_and_variance(x_row);

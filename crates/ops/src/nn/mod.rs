@@ -3,7 +3,7 @@
 //!
 //! | file | operators |
 //! |---|---|
-//! | `conv.rs`, `depthwise.rs`, `im2col.rs` | Conv (pointwise GEMM, direct depthwise, im2col + GEMM) |
+//! | `conv.rs`, `depthwise.rs`, `depthwise_simd.rs`, `im2col.rs` | Conv (pointwise GEMM, direct and SIMD depthwise, im2col + GEMM) |
 //! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
 //! | `gemm.rs`, `matmul.rs`, `packed.rs` | Gemm, MatMul (B possibly pre-packed) |
 //! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
@@ -14,6 +14,7 @@ mod common;
 mod conv;
 mod conv_transpose;
 mod depthwise;
+mod depthwise_simd;
 mod gemm;
 mod global_pool;
 mod im2col;

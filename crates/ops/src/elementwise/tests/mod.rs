@@ -17,6 +17,7 @@ mod creation;
 mod reduce;
 mod softmax;
 mod unary;
+mod unary_tiers;
 #[rustfmt::skip]
 mod unary_reference;
 

@@ -333,3 +333,37 @@ fn softmax_errors() {
     ));
     assert_bad_attribute(OpCode::Softmax, &[int("coerce_2d", 2)], "coerce_2d");
 }
+
+#[test]
+fn last_axis_softmax_runs_on_every_tier() {
+    // The numpy tables and the stable/infinite row, with every tier's SIMD
+    // kernel; and a long row (1000 = 62·16 + 8) against the column path
+    // (inner axis > 1, scalar) of the same data transposed.
+    let long: Vec<f32> = (0..1000)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+        .collect();
+    let column_op = op(OpCode::Softmax, &[int("axis", 0)]);
+    let as_column = run(&*column_op, &[&t(&[1000, 1], &long)]);
+    for isa in Isa::available() {
+        let eval_on = |code: OpCode, attrs: &[Attribute], x: &Tensor| {
+            let mut out = eval(&*op(code, attrs), &[Some(x.view())], isa).unwrap();
+            out.remove(0).as_slice::<f32>().unwrap().to_vec()
+        };
+        let x = t(&[2, 3, 4], &X);
+        assert_close(&eval_on(OpCode::Softmax, &[], &x), &SM_LAST, 4);
+        let coerce = [int("coerce_2d", 1), int("axis", 1)];
+        assert_close(&eval_on(OpCode::Softmax, &coerce, &x), &SM_COERCE1, 4);
+        assert_close(&eval_on(OpCode::LogSoftmax, &coerce, &x), &LSM_COERCE1, 4);
+        let stable = t(&[4], &[1000.0f32, 1001.0, 999.0, -INF]);
+        let got = eval_on(OpCode::LogSoftmax, &[], &stable);
+        let expected = [
+            -1.4076060056686401,
+            -0.40760597586631775,
+            -2.4076058864593506,
+            -INF,
+        ];
+        assert_close(&got, &expected, 4);
+        let got = eval_on(OpCode::Softmax, &[], &t(&[1000], &long));
+        assert_close(&got, as_column.as_slice::<f32>().unwrap(), 4);
+    }
+}

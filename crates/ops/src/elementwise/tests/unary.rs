@@ -340,10 +340,21 @@ fn gelu_keeps_relative_accuracy_in_the_negative_tail() {
     ];
     let input = t(&[x.len()], &x);
     let out = run(&*op(OpCode::Gelu, &[]), &[&input]);
-    assert_close(&values::<f32>(&out, &[x.len()]), &exact, 1);
+    // Within the vector kernels' documented ulp bounds.
+    use pocketnn_tensor::kernels::activation::Activation;
+    let bound = |a: Activation| u64::from(a.max_ulp_error());
+    assert_close(
+        &values::<f32>(&out, &[x.len()]),
+        &exact,
+        bound(Activation::Gelu),
+    );
     let out = run(
         &*op(OpCode::Gelu, &[string("approximate", "tanh")]),
         &[&input],
     );
-    assert_close(&values::<f32>(&out, &[x.len()]), &tanh, 1);
+    assert_close(
+        &values::<f32>(&out, &[x.len()]),
+        &tanh,
+        bound(Activation::GeluTanh),
+    );
 }
