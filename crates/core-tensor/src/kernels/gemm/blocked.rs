@@ -134,16 +134,20 @@ pub(crate) fn check_dot_contract(a: &[f32], w: &[f32], w_row_stride: usize, c: &
 }
 
 /// A micro-kernel instance: `(kc, a, a_row_stride, b, c, c_row_stride,
-/// overwrite)`; `a_row_stride` is ignored for a packed A panel.
+/// overwrite)`; `a_row_stride` is ignored for a packed A panel. (Only SIMD
+/// tiers use it: targets without one, like armv7, have no such kernel.)
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) type TileFn = unsafe fn(usize, *const f32, usize, *const f32, *mut f32, usize, bool);
 
 /// The instances `[f::<1, PACKED>, f::<2, PACKED>, …]` of a kernel that is
 /// generic over its row count and A's layout.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 macro_rules! tile_fns {
     ($f:ident, $packed:literal, [$($rows:literal)*]) => {
         [$($f::<$rows, $packed>),*]
     };
 }
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use tile_fns;
 
 /// The B operand: strided (packed block by block into scratch) or already

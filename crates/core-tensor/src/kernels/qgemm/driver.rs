@@ -6,6 +6,7 @@ use super::epilogue::{Dequantize, Requantize};
 use super::pack::{PackedI8B, U8Matrix, pack_a};
 use super::{MAX_TILE, QGemmKernel, check_available, scalar};
 use crate::error::TensorError;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::features::Feature;
 use crate::isa::Isa;
 use std::cell::RefCell;
