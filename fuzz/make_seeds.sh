@@ -13,7 +13,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 testdata="${POCKETNN_TESTDATA:-$root/testdata}"
-[ -d "$testdata/node" ] || testdata=/work/main/testdata
 models="${POCKETNN_MODELS:-$root/models}"
 corpus="$root/fuzz/corpus"
 limit="${SEED_LIMIT:-100000}"

@@ -8,6 +8,7 @@
 #
 #   scripts/test.sh            everything
 #   SKIP_AARCH64=1 scripts/test.sh    skip the qemu run (quicker, local use)
+#   SKIP_FUZZ=1 scripts/test.sh       skip the fuzzing stage
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
@@ -70,5 +71,14 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
 fi
 step "C ABI, JNI and mobile packaging (scripts/test-ffi.sh)"
 scripts/test-ffi.sh
+
+if [ -z "${SKIP_FUZZ:-}" ]; then
+  # Hostile input: every fuzz target for FUZZ_SECONDS (default 60) under
+  # AddressSanitizer, from seed corpora made from real models.
+  step "fuzzing (scripts/fuzz-ci.sh, nightly + AddressSanitizer)"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal >/dev/null
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
+  FUZZ_SECONDS="${FUZZ_SECONDS:-60}" scripts/fuzz-ci.sh
+fi
 
 step "all tests passed"
