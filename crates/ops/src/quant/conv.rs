@@ -114,39 +114,52 @@ impl ConvAttrs {
     }
 }
 
-/// The im2col rows of image `n`, group `g`: one row per output position,
-/// `depth` values each, `pad` where a tap falls outside the input.
-fn im2col(plan: &Plan, x: &[u8], n: usize, g: usize, pad: u8, out: &mut Vec<u8>) {
+/// Bytes of im2col columns built at a time: the output positions are done
+/// in tiles of this many bytes of columns, whatever the image size (tiny in
+/// unit tests, so that they cross tiles).
+const COLUMN_BUDGET: usize = if cfg!(test) { 64 } else { 1 << 20 };
+
+/// The im2col rows of image `n`, group `g`, for output positions
+/// `first..first + count` (row-major over the output plane): one row per
+/// position, `depth` values each, `pad` where a tap falls outside the input.
+fn im2col(
+    plan: &Plan,
+    x: &[u8],
+    (n, g): (usize, usize),
+    pad: u8,
+    (first, count): (usize, usize),
+    out: &mut Vec<u8>,
+) {
     let [h, w] = plan.axes;
     let channels = plan.in_per_group();
     let plane = h.input * w.input;
     out.clear();
-    out.reserve(plan.positions() * plan.depth());
-    for oy in 0..h.output {
-        for ox in 0..w.output {
-            for c in 0..channels {
-                let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
-                for ky in 0..h.kernel {
-                    let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
-                    for kx in 0..w.kernel {
-                        let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
-                        let inside =
-                            (0..h.input as i64).contains(&iy) && (0..w.input as i64).contains(&ix);
-                        out.push(if inside {
-                            image[iy as usize * w.input + ix as usize]
-                        } else {
-                            pad
-                        });
-                    }
+    out.reserve(count * plan.depth());
+    for position in first..first + count {
+        let (oy, ox) = (position / w.output, position % w.output);
+        for c in 0..channels {
+            let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
+            for ky in 0..h.kernel {
+                let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
+                for kx in 0..w.kernel {
+                    let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
+                    let inside =
+                        (0..h.input as i64).contains(&iy) && (0..w.input as i64).contains(&ix);
+                    out.push(if inside {
+                        image[iy as usize * w.input + ix as usize]
+                    } else {
+                        pad
+                    });
                 }
             }
         }
     }
 }
 
-/// Runs the convolution group by group; `product(n, g, columns, packed
-/// weights, weight zero points, scratch)` computes `positions × M/group`
-/// outputs of image `n`, group `g`, which `scatter` then writes in NCHW.
+/// Runs the convolution group by group and tile by tile: `product(n · G + g,
+/// columns, zero points, packed weights, weight zero points, scratch)`
+/// computes `count × M/G` outputs of image `n`, group `g` into `scratch`,
+/// which is then written to `y` in NCHW order.
 fn convolve<T: Copy + Default>(
     ctx: &RunContext<'_>,
     plan: &Plan,
@@ -174,29 +187,34 @@ fn convolve<T: Copy + Default>(
             )
         })
         .collect::<Result<_, _>>()?;
+    let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.max(1));
     let mut columns = Vec::new();
-    let mut scratch = vec![T::default(); positions * m_g];
+    let mut scratch = vec![T::default(); tile * m_g];
     for n in 0..plan.batch {
         for (g, packed) in packed.iter().enumerate() {
-            im2col(plan, x, n, g, x_zero, &mut columns);
-            let a = U8Matrix::row_major(&columns, positions, depth)?;
             let zeros = match w_zero {
                 [z] => std::slice::from_ref(z),
                 all => &all[g * m_g..][..m_g],
             };
-            product(
-                n * plan.group + g,
-                a,
-                ZeroPoints::PerTensor(x_zero),
-                packed,
-                zeros,
-                &mut scratch,
-            )?;
-            // scratch is positions × m_g; the output wants m_g × positions.
             let out = &mut y[(n * plan.out_channels + g * m_g) * positions..][..m_g * positions];
-            for (p, row) in scratch.chunks_exact(m_g).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    out[j * positions + p] = v;
+            for first in (0..positions).step_by(tile) {
+                let count = tile.min(positions - first);
+                im2col(plan, x, (n, g), x_zero, (first, count), &mut columns);
+                let a = U8Matrix::row_major(&columns, count, depth)?;
+                let rows = &mut scratch[..count * m_g];
+                product(
+                    n * plan.group + g,
+                    a,
+                    ZeroPoints::PerTensor(x_zero),
+                    packed,
+                    zeros,
+                    rows,
+                )?;
+                // rows is count × m_g; the output wants m_g × positions.
+                for (p, row) in rows.chunks_exact(m_g.max(1)).enumerate() {
+                    for (j, &v) in row.iter().enumerate() {
+                        out[j * positions + first + p] = v;
+                    }
                 }
             }
         }
@@ -299,7 +317,7 @@ fn zero_point(
     match view {
         None => Ok(vec![0]),
         Some(z) => {
-            check_param_shape(z.shape(), per_channel, index)?;
+            check_param_shape(z.shape(), per_channel.filter(|&n| n > 0), index)?;
             int_values(z, index)
         }
     }

@@ -123,7 +123,7 @@ fn zero_points(view: Option<TensorView<'_>>, len: usize, index: usize) -> OpResu
     match view {
         None => Ok(vec![0]),
         Some(z) => {
-            check_param_shape(z.shape(), Some(len), index)?;
+            check_param_shape(z.shape(), (len > 0).then_some(len), index)?;
             int_values(z, index)
         }
     }

@@ -309,6 +309,22 @@ fn bad_parameters_are_typed_errors() {
         run(OpCode::MatMulInteger, &[], &[Some(&a), Some(&a)]),
         Err(OpError::ShapeMismatch { .. })
     ));
+    // An empty zero point is refused, not indexed.
+    let q_inputs = [
+        t(&[1, 2], &[2u8, 4]),
+        Tensor::scalar(0.5f32),
+        Tensor::scalar(0u8),
+        t(&[2, 1], &[1i8, 1]),
+        Tensor::scalar(1.0f32),
+        Tensor::scalar(0i8),
+        Tensor::scalar(0.25f32),
+        Tensor::zeros(DType::U8, &[0]).unwrap(),
+    ];
+    let refs: Vec<Option<&Tensor>> = q_inputs.iter().map(Some).collect();
+    assert!(matches!(
+        run(OpCode::QLinearMatMul, &[], &refs),
+        Err(OpError::ShapeMismatch { .. })
+    ));
     let deep = Tensor::zeros(DType::U8, &[1, 40_000]).unwrap();
     let deep_b = Tensor::zeros(DType::U8, &[40_000, 1]).unwrap();
     assert!(matches!(
