@@ -149,8 +149,21 @@ pub const I8_GEMM_KERNELS: [QGemmKernel; 6] =
 /// The largest `MR × NR` tile of any kernel.
 pub(crate) const MAX_TILE: usize = 8 * 32;
 
-/// Fails unless the CPU can run `kernel`.
+/// Fails unless `kernel` is one of [`I8_GEMM_KERNELS`] (its fields are
+/// public, so a caller could describe a kernel that does not exist).
+fn check_known(kernel: &QGemmKernel) -> Result<(), TensorError> {
+    if I8_GEMM_KERNELS.contains(kernel) {
+        Ok(())
+    } else {
+        Err(TensorError::KernelUnavailable {
+            kernel: kernel.name,
+        })
+    }
+}
+
+/// Fails unless `kernel` is known and the CPU can run it.
 fn check_available(kernel: &QGemmKernel) -> Result<(), TensorError> {
+    check_known(kernel)?;
     if kernel.is_available() {
         Ok(())
     } else {

@@ -1,7 +1,7 @@
 //! Operands of the int8 GEMM: the u8 activation matrix, the pre-packed i8
 //! weights, and the packing of activation tiles.
 
-use super::{MAX_DEPTH, QGemmKernel};
+use super::{MAX_DEPTH, QGemmKernel, check_known};
 use crate::error::TensorError;
 
 /// A u8 matrix: `rows × cols` values, row `r` starting at `r · row_stride`.
@@ -91,6 +91,7 @@ impl PackedI8B {
         (k, n): (usize, usize),
         (row_stride, col_stride): (usize, usize),
     ) -> Result<Self, TensorError> {
+        check_known(kernel)?;
         if k > MAX_DEPTH {
             return Err(TensorError::DepthTooLarge { k, max: MAX_DEPTH });
         }

@@ -85,6 +85,8 @@ fn operand_mismatches_are_errors() {
 #[test]
 fn bad_operands_are_refused_when_built() {
     let scalar = I8_GEMM_KERNELS[0];
+    let invented = QGemmKernel { nr: 3, ..scalar };
+    assert!(PackedI8B::pack(&invented, &[0; 6], (2, 3), (3, 1)).is_err());
     assert!(U8Matrix::row_major(&[0; 5], 2, 3).is_err());
     assert!(U8Matrix::new(&[0; 100], 2, 3, 2).is_err());
     assert!(U8Matrix::new(&[0; 100], usize::MAX, 3, usize::MAX).is_err());
