@@ -127,10 +127,8 @@ fn a_buffer_model_describes_runs_and_outlives_its_handle() {
     let options = PnnSessionOptions { threads: 1 };
     let mut session = ptr::null_mut();
     // SAFETY: a live model, readable options, writable out pointer.
-    assert_eq!(
-        unsafe { pnn_session_create(model, &options, &mut session) },
-        PNN_OK
-    );
+    let status = unsafe { pnn_session_create(model, &options, &mut session) };
+    assert_eq!(status, PNN_OK);
     // A session keeps its model alive: destroy the handle first.
     // SAFETY: a live handle, not used again.
     unsafe { pnn_model_destroy(model) };
@@ -224,10 +222,8 @@ fn bad_inputs_are_typed_errors_with_messages() {
     let model = load_misaligned(&add_model());
     let mut session = ptr::null_mut();
     // SAFETY: a live model; NULL options mean defaults.
-    assert_eq!(
-        unsafe { pnn_session_create(model, ptr::null(), &mut session) },
-        PNN_OK
-    );
+    let status = unsafe { pnn_session_create(model, ptr::null(), &mut session) };
+    assert_eq!(status, PNN_OK);
     let a = [0f32; 6];
     let b = [0f32; 3];
     let good_b = input(Some(c"b"), 0, &[1, 3], &b);
