@@ -264,8 +264,10 @@ impl Caller<'_> {
             self.sessions.push(session);
         } else {
             assert!(session.is_null());
+            // A live model may still be refused (an operator this build
+            // cannot run, a pool that cannot start), but never as NULL.
             assert!(
-                model.is_null() || threads != 1,
+                model.is_null() || status != PnnStatus::PNN_ERROR_NULL_POINTER,
                 "create failed: {}",
                 last_error()
             );

@@ -141,7 +141,11 @@ impl Caller<'_> {
     }
 
     /// Outputs of a session (any state): in place, by name, copied.
-    pub(super) fn read_outputs(&mut self, u: &mut Unstructured, session: *mut PnnSession) -> Result<()> {
+    pub(super) fn read_outputs(
+        &mut self,
+        u: &mut Unstructured,
+        session: *mut PnnSession,
+    ) -> Result<()> {
         let index = u.int_in_range(0..=2usize)?;
         let mut tensor = MaybeUninit::<PnnTensor>::uninit();
         let tensor_ptr = if u.ratio(1, 8)? {
