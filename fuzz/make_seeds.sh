@@ -8,6 +8,8 @@
 #                                 tests: small graphs covering every supported operator), each
 #                                 as `u32 length + file`, the layout the target reads
 #   onnx_import                   the ONNX files themselves
+#   ffi                           `u32 length` + seed_mlp.pnn + a hand-made C API call script
+#                                 (byte meanings: the `Caller` methods in fuzz_targets/ffi.rs)
 # Usage: bash fuzz/make_seeds.sh   (POCKETNN_TESTDATA, POCKETNN_MODELS override the sources;
 #                                   SEED_LIMIT caps the node tests used, default all)
 set -euo pipefail
@@ -60,7 +62,50 @@ for onnx in "${onnx_files[@]}"; do
         converted=$((converted + 1))
     fi
 done
+# ffi: the seed MLP, then call scripts (one byte per choice, see ffi.rs):
+#   buffer_run     load from a buffer, 1-thread session, run with the declared
+#                  shape, read in place and copy; destroy the model first, run
+#                  again, destroy the session
+#   fd_threads     load from fd+offset 64, 2-thread session, run by name with
+#                  batch 2, copy into a too small buffer, describe, index by name
+#   path_errors    load from a path and from an arbitrary path, session with
+#                  every core, truncated buffer, a 2-input run, outputs by name
+#   nulls          NULL data/out pointers, NULL model/session handles, empty
+#                  destroys
+# Each script is written with the seed MLP (972 kB) and with the small node
+# tests below (a few hundred bytes: mutations then reach the script more often).
+ffi_models=()
+for name in seed_mlp test_add test_relu test_matmul_2d test_softmax_example; do
+    [ -f "$work/$name.pnn" ] && ffi_models+=("$work/$name.pnn")
+done
+if [ "${#ffi_models[@]}" -gt 0 ]; then
+    mkdir -p "$corpus/ffi"
+    python3 - "$corpus/ffi" "${ffi_models[@]}" <<'PY'
+import os, struct, sys
+scripts = {
+    "buffer_run": [0, 0, 0, 4, 4, 1,
+                   9, 1, 0, 0, 0, 2, 3, 3, 0, 0, 0, 1, 1, 1, 4, 0, 1,
+                   3,
+                   9, 1, 0, 0, 0, 2, 3, 3, 0, 0, 0, 1, 1, 1, 4, 0, 1,
+                   6],
+    "fd_threads": [2, 1, 1, 0, 0, 4, 1, 1,
+                   9, 1, 0, 1, 3, 0, 1, 1, 2, 3, 3, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1,
+                   7, 0, 1, 0, 0, 8, 1, 3, 0, 1, 1, 0],
+    "path_errors": [1, 0, 4, 0, 1, 1, 1, 3, 0x61, 0x62, 0x63, 0, 1, 100, 0,
+                    10, 2, 0, 0, 0, 2, 3, 3, 0, 0, 1, 1, 3, 0, 1, 0, 2, 3, 3, 0, 0,
+                    11, 0, 1, 0, 1, 6, 0x6c, 0x6f, 0x67, 0x69, 0x74, 0x73, 1, 2, 0, 1],
+    "nulls": [0, 3, 4, 4, 1, 9, 0, 11, 0, 1, 1, 1, 0, 1, 3, 6, 7, 0, 0, 0, 0, 8, 0, 0, 1],
+}
+for path in sys.argv[2:]:
+    model = open(path, "rb").read()
+    stem = os.path.basename(path)[: -len(".pnn")]
+    for name, script in scripts.items():
+        with open(os.path.join(sys.argv[1], f"{stem}-{name}"), "wb") as f:
+            f.write(struct.pack("<I", len(model)) + model + bytes(script))
+PY
+fi
+
 echo "seeds: ${#onnx_files[@]} ONNX files, $converted converted to .pnn"
-for target in parse parse_fixed_checksums load_and_run onnx_import; do
+for target in parse parse_fixed_checksums load_and_run onnx_import ffi; do
     echo "  $target: $(find "$corpus/$target" -type f | wc -l) files"
 done

@@ -26,7 +26,7 @@ artifacts="${FUZZ_ARTIFACTS:-$fuzz/artifacts/ci-$(date -u +%Y%m%dT%H%M%S)}"
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(parse parse_fixed_checksums load_and_run onnx_import)
+    targets=(parse parse_fixed_checksums load_and_run onnx_import ffi)
 fi
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then

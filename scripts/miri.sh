@@ -22,15 +22,22 @@
 #                and the executor, one of them from 4 threads sharing a model
 #                (Miri's data-race detector; scalar kernels)
 #
-# The C API handle code (crates/ffi) is not covered here yet.
+#   ffi          the C API handle code (crates/ffi, tests/handles_in_memory.rs):
+#                a tiny model built in memory and loaded from a misaligned
+#                buffer, infos and names read through the returned pointers,
+#                a session run, read in place and copied, destroyed after its
+#                model handle, typed errors for bad inputs, NULL pointers and
+#                the last-error strings, and the status/dtype unit tests. The
+#                file and fd loads (mmap), the thread-pool sessions and the
+#                seed MLP tests are left to native, valgrind and ASan runs
 #
-# Usage: scripts/miri.sh [format|tensor|runtime ...]   (default: all three)
+# Usage: scripts/miri.sh [format|tensor|runtime|ffi ...]   (default: all four)
 # Needs: rustup's nightly toolchain with the miri component
 #   (rustup +nightly component add miri; cargo +nightly miri setup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
-[ "${#steps[@]}" -gt 0 ] || steps=(format tensor runtime)
+[ "${#steps[@]}" -gt 0 ] || steps=(format tensor runtime ffi)
 
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
     echo "miri.sh: needs nightly Miri (rustup +nightly component add miri)" >&2
@@ -78,8 +85,12 @@ for step in "${steps[@]}"; do
         MIRIFLAGS="$MIRIFLAGS -Zmiri-tree-borrows -Zmiri-ignore-leaks" \
             run runtime-threads -p pocketnn --test runtime -- one_model_many_threads_same_results
         ;;
+    ffi)
+        run ffi-unit -p pocketnn-ffi --lib
+        run ffi-handles -p pocketnn-ffi --test handles_in_memory
+        ;;
     *)
-        echo "miri.sh: unknown step $step (format, tensor, runtime)" >&2
+        echo "miri.sh: unknown step $step (format, tensor, runtime, ffi)" >&2
         exit 2
         ;;
     esac
