@@ -4,7 +4,7 @@
 //! kernels, one group at a time.
 
 use super::matmul::{activations_u8, weights_i8};
-use super::{check_param_shape, check_scales, float_values, int_values, per, quantized_range};
+use super::{per, quantized_range, scales, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -284,8 +284,8 @@ impl Operator for ConvInteger {
         };
         let (x, w) = (required(inputs, 0)?, required(inputs, 1)?);
         let plan = self.0.plan(x.into(), w.into())?;
-        let x_zero = zero_point(optional(inputs, 2), None, 2)?;
-        let w_zero = zero_point(optional(inputs, 3), Some(plan.out_channels), 3)?;
+        let x_zero = zero_points(optional(inputs, 2), None, 2)?;
+        let w_zero = zero_points(optional(inputs, 3), Some(plan.out_channels), 3)?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
         let (w, w_zero) = weights_i8(w, &w_zero)?;
         let m_g = plan.out_per_group();
@@ -304,22 +304,6 @@ impl Operator for ConvInteger {
                 Ok(gemm_u8i8(&kernel, a, za, packed, zb, out)?)
             },
         )
-    }
-}
-
-/// Zero points of input `index` (0 when absent): per tensor, or one per
-/// `per_channel` when given.
-fn zero_point(
-    view: Option<TensorView<'_>>,
-    per_channel: Option<usize>,
-    index: usize,
-) -> OpResult<Vec<i32>> {
-    match view {
-        None => Ok(vec![0]),
-        Some(z) => {
-            check_param_shape(z.shape(), per_channel.filter(|&n| n > 0), index)?;
-            int_values(z, index)
-        }
     }
 }
 
@@ -379,18 +363,14 @@ impl Operator for QLinearConv {
         let (x, w) = (required(inputs, 0)?, required(inputs, 3)?);
         let plan = self.0.plan(x.into(), w.into())?;
         let channels = plan.out_channels;
-        let scale = |index: usize, per_channel: Option<usize>| -> OpResult<Vec<f32>> {
-            let view = required(inputs, index)?;
-            check_param_shape(view.shape(), per_channel, index)?;
-            let values = float_values(view, index)?;
-            check_scales(&values, index)?;
-            Ok(values)
-        };
-        let (x_scale, w_scale, y_scale) =
-            (scale(1, None)?, scale(4, Some(channels))?, scale(6, None)?);
-        let x_zero = zero_point(optional(inputs, 2), None, 2)?;
-        let w_zero = zero_point(optional(inputs, 5), Some(channels), 5)?;
-        let y_zero = zero_point(optional(inputs, 7), None, 7)?;
+        let (x_scale, w_scale, y_scale) = (
+            scales(inputs, 1, None)?,
+            scales(inputs, 4, Some(channels))?,
+            scales(inputs, 6, None)?,
+        );
+        let x_zero = zero_points(optional(inputs, 2), None, 2)?;
+        let w_zero = zero_points(optional(inputs, 5), Some(channels), 5)?;
+        let y_zero = zero_points(optional(inputs, 7), None, 7)?;
         let bias = match optional(inputs, 8) {
             Some(b) => b.as_slice::<i32>()?.to_vec(),
             None => vec![0; channels],

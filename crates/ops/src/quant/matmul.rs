@@ -1,7 +1,7 @@
 //! `MatMulInteger` (i32 result) and `QLinearMatMul` (requantized result):
 //! numpy-style batched products of u8/i8 tensors on the `qgemm` kernels.
 
-use super::{check_param_shape, check_scales, float_values, int_values, per, quantized_range};
+use super::{per, quantized_range, scales, zero_points};
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
@@ -117,18 +117,6 @@ pub(super) fn weights_i8(b: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<i8>,
     Ok((values, zeros))
 }
 
-/// The zero points of input `index` (0 when absent), checked to be per
-/// tensor or one per `len`.
-fn zero_points(view: Option<TensorView<'_>>, len: usize, index: usize) -> OpResult<Vec<i32>> {
-    match view {
-        None => Ok(vec![0]),
-        Some(z) => {
-            check_param_shape(z.shape(), (len > 0).then_some(len), index)?;
-            int_values(z, index)
-        }
-    }
-}
-
 /// Runs the product batch by batch: `product(first_row, a, a_zero, b,
 /// b_zero)` computes output rows `first_row..first_row + a.rows()` (rows of
 /// the output viewed as a `(batches · m) × n` matrix). With one B for every
@@ -221,8 +209,8 @@ impl Operator for MatMulInteger {
         };
         let (a, b) = (required(inputs, 0)?, required(inputs, 1)?);
         let plan = plan(a.shape(), b.shape())?;
-        let a_zero = zero_points(optional(inputs, 2), plan.m, 2)?;
-        let b_zero = zero_points(optional(inputs, 3), plan.n, 3)?;
+        let a_zero = zero_points(optional(inputs, 2), Some(plan.m), 2)?;
+        let b_zero = zero_points(optional(inputs, 3), Some(plan.n), 3)?;
         let (a, a_zero) = activations_u8(a, &a_zero)?;
         let (b, b_zero) = weights_i8(b, &b_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);
@@ -289,17 +277,14 @@ impl Operator for QLinearMatMul {
         };
         let (a, b) = (required(inputs, 0)?, required(inputs, 3)?);
         let plan = plan(a.shape(), b.shape())?;
-        let scale = |index: usize, len: usize| -> OpResult<Vec<f32>> {
-            let view = required(inputs, index)?;
-            check_param_shape(view.shape(), (len > 0).then_some(len), index)?;
-            let values = float_values(view, index)?;
-            check_scales(&values, index)?;
-            Ok(values)
-        };
-        let (a_scale, b_scale, y_scale) = (scale(1, 0)?, scale(4, plan.n)?, scale(6, 0)?);
-        let a_zero = zero_points(required(inputs, 2).ok(), 0, 2)?;
-        let b_zero = zero_points(required(inputs, 5).ok(), plan.n, 5)?;
-        let y_zero = zero_points(required(inputs, 7).ok(), 0, 7)?;
+        let (a_scale, b_scale, y_scale) = (
+            scales(inputs, 1, None)?,
+            scales(inputs, 4, Some(plan.n))?,
+            scales(inputs, 6, None)?,
+        );
+        let a_zero = zero_points(optional(inputs, 2), None, 2)?;
+        let b_zero = zero_points(optional(inputs, 5), Some(plan.n), 5)?;
+        let y_zero = zero_points(optional(inputs, 7), None, 7)?;
         let multipliers = (0..b_scale.len())
             .map(|j| {
                 let real = f64::from(a_scale[0]) * f64::from(b_scale[j]) / f64::from(y_scale[0]);

@@ -101,6 +101,36 @@ fn int_values(view: TensorView<'_>, index: usize) -> OpResult<Vec<i32>> {
     })
 }
 
+/// Scales of input `index`: finite and positive, per tensor or (when
+/// `per` is a positive length) one per slice.
+fn scales(
+    inputs: &[Option<TensorView<'_>>],
+    index: usize,
+    per: Option<usize>,
+) -> OpResult<Vec<f32>> {
+    let view = crate::util::required(inputs, index)?;
+    check_param_shape(view.shape(), per.filter(|&n| n > 0), index)?;
+    let values = float_values(view, index)?;
+    check_scales(&values, index)?;
+    Ok(values)
+}
+
+/// Zero points of input `index` (`[0]` when absent): per tensor or (when
+/// `per` is a positive length) one per slice.
+fn zero_points(
+    view: Option<TensorView<'_>>,
+    per: Option<usize>,
+    index: usize,
+) -> OpResult<Vec<i32>> {
+    match view {
+        None => Ok(vec![0]),
+        Some(z) => {
+            check_param_shape(z.shape(), per.filter(|&n| n > 0), index)?;
+            int_values(z, index)
+        }
+    }
+}
+
 /// The range of a quantized dtype.
 fn quantized_range(dtype: DType) -> Option<(i32, i32)> {
     match dtype {
