@@ -31,6 +31,9 @@ enum Command {
         /// The .pnn file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// Quantize: int8 (static, needs --calibrate), int8-dynamic or fp16.
+        #[arg(long, value_name = "MODE")]
+        quantize: Option<pocketnn_convert::Quantization>,
     },
     /// Run a model on .npy inputs and write its outputs as .npy files.
     Run {
@@ -102,7 +105,11 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Convert { input, output } => convert::run(&input, &output),
+        Command::Convert {
+            input,
+            output,
+            quantize,
+        } => convert::run(&input, &output, quantize),
         Command::Run {
             model,
             inputs,

@@ -177,6 +177,12 @@ pub enum ConvertError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A quantization pass could not quantize the model as asked.
+    #[error("quantization: {reason}")]
+    Quantization {
+        /// What went wrong.
+        reason: String,
+    },
     /// Writing the `.pnn` stream failed.
     #[error("writing the .pnn file failed: {source}")]
     Write {

@@ -29,6 +29,7 @@ mod graph;
 mod import;
 pub mod onnx;
 mod passes;
+mod quantize;
 mod report;
 #[cfg(test)]
 mod test_onnx;
@@ -37,6 +38,7 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
+pub use quantize::{LayerReport, Quantization};
 pub use report::ConvertReport;
 
 use pocketnn_format::{Metadata, ModelDef};
@@ -68,6 +70,9 @@ pub struct ConvertOptions {
     pub require_operators: bool,
     /// The model name written to the file; default: the ONNX graph's name.
     pub name: Option<String>,
+    /// Quantize the model (default: `None`, keep it float); see
+    /// `docs/quantization.md`.
+    pub quantize: Option<Quantization>,
 }
 
 impl Default for ConvertOptions {
@@ -79,6 +84,7 @@ impl Default for ConvertOptions {
             infer_shapes: true,
             require_operators: true,
             name: None,
+            quantize: None,
         }
     }
 }
@@ -140,6 +146,8 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if options.fuse_epilogues {
         passes::fuse_epilogues(&mut graph, &mut log);
     }
+    let layers = quantize::apply(&mut graph, options)?;
+    log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
     let mut ops_after = BTreeMap::new();
@@ -167,6 +175,8 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         pads_folded: log.pads_folded,
         removed_nodes: stats.removed_nodes + log.dead_nodes,
         warnings: log.warnings,
+        quantization: options.quantize,
+        layers,
     };
     Ok(Converted {
         model,

@@ -1,10 +1,11 @@
 //! What a conversion did, for people and for tests.
 
+use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// A summary of one conversion.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertReport {
     /// The model's opset of the default ONNX domain.
@@ -33,6 +34,10 @@ pub struct ConvertReport {
     /// operator that could not be evaluated, a shape that could not be
     /// inferred ...).
     pub warnings: Vec<String>,
+    /// The quantization applied, if any.
+    pub quantization: Option<Quantization>,
+    /// One line per layer the quantization looked at.
+    pub layers: Vec<LayerReport>,
 }
 
 impl ConvertReport {
@@ -79,9 +84,53 @@ impl fmt::Display for ConvertReport {
             "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
             self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
+        if let Some(mode) = self.quantization {
+            write_layers(f, mode, &self.layers)?;
+        }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
         Ok(())
     }
+}
+
+/// The per-layer quantization table and its totals.
+fn write_layers(
+    f: &mut fmt::Formatter<'_>,
+    mode: Quantization,
+    layers: &[LayerReport],
+) -> fmt::Result {
+    writeln!(f, "quantization {mode}:")?;
+    writeln!(
+        f,
+        "  {:<28} {:<8} {:>12} {:>12} {:>9}  note",
+        "layer", "op", "bytes before", "bytes after", "SQNR dB"
+    )?;
+    for layer in layers {
+        let sqnr = layer
+            .sqnr_db
+            .map_or_else(|| "-".to_string(), |db| format!("{db:.1}"));
+        let note = match &layer.kept_float {
+            Some(reason) => format!("kept float: {reason}"),
+            None => String::new(),
+        };
+        writeln!(
+            f,
+            "  {:<28} {:<8} {:>12} {:>12} {:>9}  {note}",
+            layer.name, layer.op, layer.bytes_before, layer.bytes_after, sqnr
+        )?;
+    }
+    let before: u64 = layers.iter().map(|l| l.bytes_before).sum();
+    let after: u64 = layers.iter().map(|l| l.bytes_after).sum();
+    let quantized = layers.iter().filter(|l| l.kept_float.is_none()).count();
+    let ratio = if after == 0 {
+        0.0
+    } else {
+        before as f64 / after as f64
+    };
+    writeln!(
+        f,
+        "  total: {quantized} of {} layer(s) quantized, weights {before} -> {after} bytes ({ratio:.2}x smaller)",
+        layers.len()
+    )
 }
