@@ -96,7 +96,8 @@ pub enum FormatError {
         /// CRC of the bytes.
         computed: u32,
     },
-    /// A reserved byte of a version 1.0 header or section entry is not zero.
+    /// A reserved byte of the header or a section entry is not zero in a file
+    /// whose minor version this reader knows.
     #[error("reserved byte at offset {offset} is not zero")]
     ReservedNotZero {
         /// Offset of the byte.

@@ -7,7 +7,7 @@ pub const MAGIC: [u8; 8] = *b"POCKETNN";
 /// The major version this crate reads and writes.
 pub const VERSION_MAJOR: u16 = 1;
 /// The minor version this crate writes (it reads any minor of major 1).
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Size of one section-table entry in bytes.
@@ -178,7 +178,9 @@ pub(crate) fn parse_layout(bytes: &[u8], limits: &Limits) -> Result<FileLayout, 
     if flags != 0 {
         return Err(FormatError::UnknownFlags { flags });
     }
-    let strict_reserved = minor == 0;
+    // Reserved bytes are zero in every minor this reader knows; a newer
+    // minor may have given them a meaning, so they are ignored there.
+    let strict_reserved = minor <= VERSION_MINOR;
     if strict_reserved {
         check_zero(header, 32..HEADER_LEN)?;
     }

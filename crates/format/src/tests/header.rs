@@ -7,7 +7,7 @@ use crate::*;
 fn sample_parses() {
     let bytes = sample_bytes();
     let file = PnnFile::parse(&bytes).unwrap();
-    assert_eq!(file.version(), (1, 0));
+    assert_eq!(file.version(), (1, 1));
     assert_eq!(file.file_len(), bytes.len() as u64);
     assert_eq!(file.sections().len(), 4);
 }
@@ -118,7 +118,7 @@ fn header_checksum() {
 }
 
 #[test]
-fn reserved_bytes_must_be_zero_in_minor_0() {
+fn reserved_bytes_must_be_zero_in_known_minors() {
     let mut bytes = sample_bytes();
     bytes[40] = 1;
     fix_header_crc(&mut bytes);
@@ -163,13 +163,16 @@ fn higher_minor_ignores_reserved_and_skips_unknown_sections() {
     assert_eq!(file.model().graph, relu_graph());
     assert_eq!(file.sections()[0].kind, SectionKind::Unknown(77));
 
-    // The same file claiming minor 0 is rejected for its reserved bytes.
-    put_u16(&mut bytes, 10, 0);
-    fix_header_crc(&mut bytes);
-    assert_eq!(
-        parse_err(&bytes),
-        FormatError::ReservedNotZero { offset: 50 }
-    );
+    // The same file claiming a minor this reader knows is rejected for its
+    // reserved bytes.
+    for minor in [0, 1] {
+        put_u16(&mut bytes, 10, minor);
+        fix_header_crc(&mut bytes);
+        assert_eq!(
+            parse_err(&bytes),
+            FormatError::ReservedNotZero { offset: 50 }
+        );
+    }
 }
 
 #[test]

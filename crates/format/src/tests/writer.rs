@@ -97,7 +97,7 @@ fn output_matches_the_spec_byte_for_byte() {
         .raw(&[7, 8, 9])
         .0;
     let expected = build_file(
-        0,
+        1,
         &[
             section(METADATA, meta),
             section(GRAPH, graph),
@@ -109,7 +109,7 @@ fn output_matches_the_spec_byte_for_byte() {
     assert_eq!(bytes, expected);
     // A few fields by absolute offset, as a hex dump would show them.
     assert_eq!(&bytes[..8], b"POCKETNN");
-    assert_eq!(get_u32(&bytes, 8), 1); // major 1, minor 0
+    assert_eq!(get_u32(&bytes, 8), 0x0001_0001); // major 1, minor 1
     assert_eq!(get_u64(&bytes, 16), bytes.len() as u64);
     assert_eq!(get_u32(&bytes, 24), 4);
     assert_eq!(get_u64(&bytes, entry_at(0) + 8), 64 + 4 * 32);
