@@ -31,13 +31,13 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$corpus/load_and_run" "$corpus/onnx_import"
 
-# `u32 little-endian length` + the .pnn bytes
+# `u32 little-endian length` + the .pnn bytes (no subprocess per file: this
+# runs for every converted node test)
 wrap() {
-    python3 - "$1" "$2" <<'PY'
-import struct, sys
-data = open(sys.argv[1], "rb").read()
-open(sys.argv[2], "wb").write(struct.pack("<I", len(data)) + data)
-PY
+    local n
+    n=$(stat -c %s "$1")
+    printf -v n '\\x%02x\\x%02x\\x%02x\\x%02x' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255))
+    { printf '%b' "$n"; cat "$1"; } >"$2"
 }
 
 onnx_files=("$models/seed_mlp.onnx")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with nightly cargo-fuzz (AddressSanitizer, debug
 # assertions, cargo-fuzz's defaults) and runs each one from its seed corpus
-# for FUZZ_SECONDS, one after the other. Prints executions and time per
+# for FUZZ_SECONDS, FUZZ_JOBS targets at a time. Prints executions and time per
 # target; fails when any target finds a crash, a sanitizer report, a leak,
 # an out-of-memory or a timeout (its input is kept under the artifact
 # directory, with the command that replays it).
@@ -9,6 +9,7 @@
 # Usage: scripts/fuzz-ci.sh [target ...]      (default: every target below)
 # Environment:
 #   FUZZ_SECONDS     fuzzing time per target (default 60)
+#   FUZZ_JOBS        targets fuzzed at once, one core each (default: cores, at most 4)
 #   FUZZ_TIMEOUT     seconds one input may take before it counts as a hang (default 30)
 #   FUZZ_RSS_MB      memory limit in MB (default 2048)
 #   FUZZ_ARTIFACTS   where crashing inputs go (default fuzz/artifacts/ci-<date>)
@@ -46,15 +47,12 @@ done
 echo "fuzz-ci: building ${targets[*]} (nightly, AddressSanitizer)"
 (cd "$fuzz" && for target in "${targets[@]}"; do cargo +nightly fuzz build "$target"; done)
 
-summary=()
-failed=()
-for target in "${targets[@]}"; do
+# One target: fuzz it, then write its summary line to $artifacts/<target>.result.
+fuzz_one() {
+    local target="$1" log="$artifacts/$1.log" status=0 start elapsed execs rate cov found result
     mkdir -p "$artifacts/$target"
-    log="$artifacts/$target.log"
-    seeds="$(find "$fuzz/corpus/$target" -type f | wc -l)"
-    echo "fuzz-ci: $target for ${seconds}s from $seeds seeds (log: $log)"
+    echo "fuzz-ci: $target for ${seconds}s from $(find "$fuzz/corpus/$target" -type f | wc -l) seeds (log: $log)"
     start=$(date +%s)
-    status=0
     (cd "$fuzz" && cargo +nightly fuzz run "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
         -artifact_prefix="$artifacts/$target/" -print_final_stats=1) >"$log" 2>&1 || status=$?
@@ -65,7 +63,6 @@ for target in "${targets[@]}"; do
     found="$(find "$artifacts/$target" -type f | wc -l)"
     if [ "$status" -ne 0 ] || [ "$found" -gt 0 ]; then
         result="FAILED (exit $status, $found artifacts)"
-        failed+=("$target")
         grep -E 'ERROR|panicked|Test unit written|SUMMARY|ALARM|timeout' "$log" | head -n 20 || true
         for a in "$artifacts/$target"/*; do
             [ -e "$a" ] && echo "  replay: (cd fuzz && cargo +nightly fuzz run $target $a)"
@@ -73,10 +70,33 @@ for target in "${targets[@]}"; do
     else
         result="ok"
     fi
-    line="$(printf '%-22s %12s execs %6ss wall %8s exec/s  cov %6s  %s' \
-        "$target" "${execs:-?}" "$elapsed" "${rate:-?}" "${cov:-?}" "$result")"
-    echo "  $line"
+    printf '%-22s %12s execs %6ss wall %8s exec/s  cov %6s  %s\n' \
+        "$target" "${execs:-?}" "$elapsed" "${rate:-?}" "${cov:-?}" "$result" >"$artifacts/$target.result"
+}
+
+# Targets run FUZZ_JOBS at a time (default: the number of cores, at most
+# 4), each on its own core for the full FUZZ_SECONDS.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+[ "$jobs" -gt 4 ] && jobs=4
+mkdir -p "$artifacts"
+running=0
+for target in "${targets[@]}"; do
+    fuzz_one "$target" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait
+
+summary=()
+failed=()
+for target in "${targets[@]}"; do
+    line="$(cat "$artifacts/$target.result" 2>/dev/null || echo "$target: no result")"
+    rm -f "$artifacts/$target.result"
     summary+=("$line")
+    case "$line" in *" ok") ;; *) failed+=("$target") ;; esac
 done
 
 echo

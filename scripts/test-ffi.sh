@@ -114,9 +114,11 @@ if grep -q "WARNING in native method" "$work/junit.log"; then fail "-Xcheck:jni 
 step "static libraries for Android (aarch64, armv7) and iOS (aarch64)"
 # `cargo rustc --crate-type staticlib` builds only the archive: the cdylib
 # would need the platform's linker (the NDK, Xcode), which is not here.
-cargo rustc -p pocketnn-ffi --quiet --features jni --target aarch64-linux-android --crate-type staticlib
-cargo rustc -p pocketnn-ffi --quiet --features jni --target armv7-linux-androideabi --crate-type staticlib
-cargo rustc -p pocketnn-ffi --quiet --target aarch64-apple-ios --crate-type staticlib
+# The unoptimised `mobile-check` profile: these archives are only inspected.
+mobile=(-p pocketnn-ffi --quiet --profile mobile-check --crate-type staticlib)
+cargo rustc "${mobile[@]}" --features jni --target aarch64-linux-android
+cargo rustc "${mobile[@]}" --features jni --target armv7-linux-androideabi
+cargo rustc "${mobile[@]}" --target aarch64-apple-ios
 nm_tool=$(command -v llvm-nm || command -v nm) || fail "missing tool: llvm-nm or nm"
 functions=$(grep -oE '\bpnn_[a-z0-9_]+\(' $header_dir/pocketnn.h | tr -d '(' | sort -u)
 [ "$(echo "$functions" | wc -l)" -ge 20 ] || fail "cannot read the function list from pocketnn.h"
@@ -132,13 +134,13 @@ check_exports() { # archive, symbol prefix
   [ ${#missing[@]} = 0 ] || fail "$1 does not export: ${missing[*]}"
   echo "$1: exports all $(echo "$functions" | wc -l) functions of pocketnn.h"
 }
-check_exports "$target_dir/aarch64-apple-ios/debug/libpocketnn_ffi.a" _
-check_exports "$target_dir/aarch64-linux-android/debug/libpocketnn_ffi.a" ""
-check_exports "$target_dir/armv7-linux-androideabi/debug/libpocketnn_ffi.a" ""
-if ! { "$nm_tool" --defined-only --extern-only "$target_dir/aarch64-linux-android/debug/libpocketnn_ffi.a" 2>/dev/null || true; } \
+check_exports "$target_dir/aarch64-apple-ios/mobile-check/libpocketnn_ffi.a" _
+check_exports "$target_dir/aarch64-linux-android/mobile-check/libpocketnn_ffi.a" ""
+check_exports "$target_dir/armv7-linux-androideabi/mobile-check/libpocketnn_ffi.a" ""
+if ! { "$nm_tool" --defined-only --extern-only "$target_dir/aarch64-linux-android/mobile-check/libpocketnn_ffi.a" 2>/dev/null || true; } \
     | grep -q ' T Java_org_pocketnn_Native_sessionRun$'; then
   fail "the Android archive lacks the JNI entry points"
 fi
-ls -l "$target_dir"/{aarch64-apple-ios,aarch64-linux-android,armv7-linux-androideabi}/debug/libpocketnn_ffi.a
+ls -l "$target_dir"/{aarch64-apple-ios,aarch64-linux-android,armv7-linux-androideabi}/mobile-check/libpocketnn_ffi.a
 
 step "all ffi tests passed"

@@ -26,6 +26,7 @@ mod io;
 mod limits;
 mod model;
 mod plan;
+mod pool;
 mod session;
 mod storage;
 

@@ -6,6 +6,7 @@ use crate::io::{Input, Outputs};
 use crate::limits::Limits;
 use crate::model::{Model, ModelInner};
 use crate::plan::{Plan, make_plan};
+use crate::pool::WorkerPool;
 use pocketnn_format::Dim;
 use pocketnn_tensor::{Isa, Tensor, TensorView};
 
@@ -55,7 +56,7 @@ pub struct Session {
     isa: Isa,
     threads: usize,
     limits: Limits,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<WorkerPool>,
     plans: Vec<Plan>,
     state: RunState,
     /// Copies of graph outputs that are graph inputs (rare), per output.
@@ -119,16 +120,10 @@ impl Session {
             n => n,
         };
         let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("pocketnn-{i}"))
-                    .build()
-                    .map_err(|e| Error::ThreadPool {
-                        threads,
-                        reason: e.to_string(),
-                    })?,
-            )
+            Some(WorkerPool::new(threads).map_err(|e| Error::ThreadPool {
+                threads,
+                reason: e.to_string(),
+            })?)
         } else {
             None
         };
