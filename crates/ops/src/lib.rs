@@ -19,6 +19,7 @@ mod eval;
 pub mod fused;
 pub(crate) mod nn;
 mod operator;
+mod parallel;
 mod quant;
 mod registry;
 pub mod util;

@@ -11,8 +11,8 @@
 
 use super::length_mismatch;
 use crate::error::{OpError, OpResult};
+use crate::parallel::for_each_chunk_mut;
 use crate::util::{broadcast_shapes, broadcast_strides};
-use rayon::prelude::*;
 
 /// Output elements per rayon task when operators run multi-threaded.
 pub(super) const PARALLEL_CHUNK: usize = 1 << 14;
@@ -25,6 +25,11 @@ pub(super) fn broadcast_all<'a>(
         .into_iter()
         .try_fold(Vec::new(), |acc, s| broadcast_shapes(&acc, s))
 }
+
+/// A kernel over one run of output elements (see [`Broadcast::run`]), as a
+/// trait object for the parallel path.
+type RunKernel<'a, O, const N: usize> =
+    dyn Fn(&mut [O], [usize; N], [usize; N]) -> OpResult<()> + Sync + 'a;
 
 /// How N inputs are read while writing an output of a given shape.
 #[derive(Debug)]
@@ -104,9 +109,10 @@ impl<const N: usize> Broadcast<N> {
             return Err(length_mismatch("output"));
         }
         if threads > 1 && out.len() > PARALLEL_CHUNK {
-            out.par_chunks_mut(PARALLEL_CHUNK)
-                .enumerate()
-                .try_for_each(|(i, chunk)| self.runs(i * PARALLEL_CHUNK, chunk, &kernel))
+            let kernel: &RunKernel<'_, O, N> = &kernel;
+            for_each_chunk_mut(out, PARALLEL_CHUNK, &|i, chunk| {
+                self.runs(i * PARALLEL_CHUNK, chunk, &kernel)
+            })
         } else {
             self.runs(0, out, &kernel)
         }
@@ -330,11 +336,14 @@ where
         return Err(length_mismatch("output"));
     }
     if threads > 1 && out.len() > PARALLEL_CHUNK {
-        out.par_chunks_mut(PARALLEL_CHUNK)
-            .zip(x.par_chunks(PARALLEL_CHUNK))
-            .for_each(|(o, x)| kernel(x, o));
+        let kernel: &(dyn Fn(&[A], &mut [O]) + Sync) = &kernel;
+        for_each_chunk_mut(out, PARALLEL_CHUNK, &|i, o| {
+            let start = i * PARALLEL_CHUNK;
+            kernel(&x[start..start + o.len()], o);
+            Ok(())
+        })
     } else {
         kernel(x, out);
+        Ok(())
     }
-    Ok(())
 }

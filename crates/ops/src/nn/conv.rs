@@ -297,7 +297,7 @@ pub(crate) fn run_conv(
             while first < s_out {
                 let count = tile.min(s_out - first);
                 let cols = &mut columns[..k * count];
-                im2col_parallel(threads, geo, x_g, cg, first, count, cols);
+                im2col_parallel(threads, geo, x_g, cg, first, count, cols)?;
                 let b = MatRef::row_major(cols, k, count)?;
                 let c = MatMut::new(&mut y_g[first..], mg, count, s_out)?;
                 let options = gemm_options(threads, b_g, z_g, first, (mg, count, s_out), fused)?;
@@ -348,23 +348,21 @@ fn im2col_parallel(
     first: usize,
     count: usize,
     cols: &mut [f32],
-) {
+) -> OpResult<()> {
     let per_channel = geo.kernel_size() * count;
     // Small tiles are not worth a fork.
     if threads <= 1 || channels < 2 || cols.len() < (1 << 15) {
         im2col(geo, x_g, channels, first, count, cols);
-        return;
+        return Ok(());
     }
-    use rayon::prelude::*;
     let chunk = channels.div_ceil(threads);
     let s_in = geo.input_size();
-    cols.par_chunks_mut(chunk * per_channel)
-        .enumerate()
-        .for_each(|(i, part)| {
-            let c0 = i * chunk;
-            let n = part.len() / per_channel.max(1);
-            im2col(geo, &x_g[c0 * s_in..][..n * s_in], n, first, count, part);
-        });
+    crate::parallel::for_each_chunk_mut(cols, chunk * per_channel, &|i, part| {
+        let c0 = i * chunk;
+        let n = part.len() / per_channel.max(1);
+        im2col(geo, &x_g[c0 * s_in..][..n * s_in], n, first, count, part);
+        Ok(())
+    })
 }
 
 /// 1×…×1 kernel, stride 1, no padding: `Y_g = W_g · X_g` per batch and group.
