@@ -116,6 +116,8 @@ pub struct TensorView<'a> {
     shape: &'a [usize],
     bytes: &'a [u8],
     packed: Option<PackedBView<'a>>,
+    /// Marked by [`TensorView::constant`].
+    constant: bool,
 }
 
 /// How a packed view's tensor relates to the packed `B`.
@@ -135,6 +137,7 @@ impl<'a> TensorView<'a> {
             shape,
             bytes,
             packed: None,
+            constant: false,
         })
     }
 
@@ -164,6 +167,7 @@ impl<'a> TensorView<'a> {
             shape,
             bytes: bytemuck::cast_slice(b.data()),
             packed: Some(PackedBView { b, transposed }),
+            constant: false,
         })
     }
 
@@ -171,6 +175,21 @@ impl<'a> TensorView<'a> {
     /// whether `B` is the tensor's transpose; `None` for row-major data.
     pub fn as_packed_b(&self) -> Option<(PackedBRef<'a>, bool)> {
         self.packed.map(|p| (p.b, p.transposed))
+    }
+
+    /// The same view, marked as a constant of a loaded model: its bytes
+    /// never change and stay at this address for as long as the model (and
+    /// so the operators built for it) lives. Operators may then keep data
+    /// derived from it across runs, keyed by its address (packed int8
+    /// weights). Only the runtime marks views, for the model's constants.
+    pub fn constant(mut self) -> Self {
+        self.constant = true;
+        self
+    }
+
+    /// True for a view marked by [`TensorView::constant`].
+    pub fn is_constant(&self) -> bool {
+        self.constant
     }
 
     /// A view of a typed slice.
@@ -319,6 +338,7 @@ impl<'a> TensorViewMut<'a> {
             shape: self.shape,
             bytes: self.bytes,
             packed: None,
+            constant: false,
         }
     }
 }
@@ -385,6 +405,7 @@ impl Tensor {
             shape: &self.shape,
             bytes: self.data.as_bytes(),
             packed: None,
+            constant: false,
         }
     }
 

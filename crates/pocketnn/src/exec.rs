@@ -106,7 +106,7 @@ pub(crate) fn value_view<'a>(
                 .bytes()
                 .get(bytes.clone())
                 .ok_or_else(missing)?;
-            Ok(TensorView::new(dtype, shape, data)?)
+            Ok(TensorView::new(dtype, shape, data)?.constant())
         }
         ValueKind::Computed => {
             let slot = plan.slot_of.get(i).copied().flatten().ok_or_else(missing)?;

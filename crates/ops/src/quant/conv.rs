@@ -3,7 +3,8 @@
 //! zero point, so padded taps add nothing) times the weights on the `qgemm`
 //! kernels, one group at a time.
 
-use super::matmul::{activations_u8, weights_i8};
+use super::matmul::{WeightsI8, activations_u8};
+use super::pack_cache::PackCache;
 use super::{per, quantized_range, scales, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
@@ -161,10 +162,9 @@ fn im2col(
 /// computes `count × M/G` outputs of image `n`, group `g` into `scratch`,
 /// which is then written to `y` in NCHW order.
 fn convolve<T: Copy + Default>(
-    ctx: &RunContext<'_>,
-    plan: &Plan,
+    (kernel, plan): (&QGemmKernel, &Plan),
     (x, x_zero): (&[u8], u8),
-    (w, w_zero): (&[i8], &[i8]),
+    (w, cache): (&WeightsI8<'_>, &PackCache),
     y: &mut [T],
     mut product: impl FnMut(
         usize,
@@ -175,24 +175,24 @@ fn convolve<T: Copy + Default>(
         &mut [T],
     ) -> OpResult<()>,
 ) -> OpResult<()> {
-    let kernel = QGemmKernel::best_for(ctx.isa);
     let (positions, depth, m_g) = (plan.positions(), plan.depth(), plan.out_per_group());
-    let packed: Vec<PackedI8B> = (0..plan.group)
+    let packed = (0..plan.group)
         .map(|g| {
-            PackedI8B::pack(
-                &kernel,
-                &w[g * m_g * depth..][..m_g * depth],
+            w.packed(
+                cache,
+                kernel,
+                (g, g * m_g * depth),
                 (depth, m_g),
                 (1, depth),
             )
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<OpResult<Vec<_>>>()?;
     let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.max(1));
     let mut columns = Vec::new();
     let mut scratch = vec![T::default(); tile * m_g];
     for n in 0..plan.batch {
         for (g, packed) in packed.iter().enumerate() {
-            let zeros = match w_zero {
+            let zeros = match w.zeros.as_slice() {
                 [z] => std::slice::from_ref(z),
                 all => &all[g * m_g..][..m_g],
             };
@@ -243,11 +243,11 @@ fn check_same(info: Option<InputInfo<'_>>, expected: DType, index: usize) -> OpR
 /// ONNX `ConvInteger`: `conv(X - x_zero_point, W - w_zero_point)` in i32;
 /// `w_zero_point` per tensor or per output channel.
 #[derive(Debug)]
-pub(crate) struct ConvInteger(ConvAttrs);
+pub(crate) struct ConvInteger(ConvAttrs, PackCache);
 
 impl ConvInteger {
     pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<ConvInteger> {
-        ConvAttrs::parse(attrs).map(ConvInteger)
+        Ok(ConvInteger(ConvAttrs::parse(attrs)?, PackCache::default()))
     }
 }
 
@@ -287,14 +287,13 @@ impl Operator for ConvInteger {
         let x_zero = zero_points(optional(inputs, 2), None, 2)?;
         let w_zero = zero_points(optional(inputs, 3), Some(plan.out_channels), 3)?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
-        let (w, w_zero) = weights_i8(w, &w_zero)?;
+        let w = WeightsI8::new(w, &w_zero)?;
         let m_g = plan.out_per_group();
         let kernel = QGemmKernel::best_for(ctx.isa);
         convolve(
-            ctx,
-            &plan,
+            (&kernel, &plan),
             (&x, x_zero[0]),
-            (&w, &w_zero),
+            (&w, &self.1),
             out.as_slice_mut::<i32>()?,
             |_, a, za, packed, zb, scratch| {
                 let out = QOutput::I32 {
@@ -311,11 +310,11 @@ impl Operator for ConvInteger {
 /// bias, requantized to Y's scale and zero point (u8 or i8, Y's zero
 /// point's type); W's scale and zero point per tensor or per output channel.
 #[derive(Debug)]
-pub(crate) struct QLinearConv(ConvAttrs);
+pub(crate) struct QLinearConv(ConvAttrs, PackCache);
 
 impl QLinearConv {
     pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<QLinearConv> {
-        ConvAttrs::parse(attrs).map(QLinearConv)
+        Ok(QLinearConv(ConvAttrs::parse(attrs)?, PackCache::default()))
     }
 }
 
@@ -398,15 +397,14 @@ impl Operator for QLinearConv {
             })
             .collect::<OpResult<Vec<_>>>()?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
-        let (w, w_zero) = weights_i8(w, &w_zero)?;
+        let w = WeightsI8::new(w, &w_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);
         let y = out.bytes_mut();
         let group = plan.group;
         convolve(
-            ctx,
-            &plan,
+            (&kernel, &plan),
             (&x, x_zero[0]),
-            (&w, &w_zero),
+            (&w, &self.1),
             &mut *y,
             |index, a, za, packed, zb, scratch| {
                 let out = QOutput::U8 {

@@ -1,6 +1,7 @@
 //! `MatMulInteger` (i32 result) and `QLinearMatMul` (requantized result):
 //! numpy-style batched products of u8/i8 tensors on the `qgemm` kernels.
 
+use super::pack_cache::{PackCache, PackKey};
 use super::{per, quantized_range, scales, zero_points};
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -11,6 +12,8 @@ use pocketnn_tensor::kernels::qgemm::{
     PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
 use pocketnn_tensor::{TensorView, TensorViewMut};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The shapes of one batched product `A [..., m, k] · B [..., k, n]`.
 #[derive(Clone, Debug)]
@@ -80,14 +83,19 @@ fn check_int8(info: InputInfo<'_>, index: usize) -> OpResult<()> {
 }
 
 /// A's values as u8 (`a + 128` for i8) and its zero points shifted alike.
-pub(super) fn activations_u8(a: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<u8>, Vec<u8>)> {
+pub(super) fn activations_u8<'a>(
+    a: TensorView<'a>,
+    zeros: &[i32],
+) -> OpResult<(Cow<'a, [u8]>, Vec<u8>)> {
     let (values, shift) = match a.dtype() {
-        DType::U8 => (a.as_slice::<u8>()?.to_vec(), 0),
+        DType::U8 => (Cow::Borrowed(a.as_slice::<u8>()?), 0),
         _ => (
-            a.as_slice::<i8>()?
-                .iter()
-                .map(|&v| v as u8 ^ 0x80)
-                .collect(),
+            Cow::Owned(
+                a.as_slice::<i8>()?
+                    .iter()
+                    .map(|&v| v as u8 ^ 0x80)
+                    .collect(),
+            ),
             128,
         ),
     };
@@ -98,23 +106,62 @@ pub(super) fn activations_u8(a: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<
     Ok((values, zeros))
 }
 
-/// B's values as i8 (`b - 128` for u8) and its zero points shifted alike.
-pub(super) fn weights_i8(b: TensorView<'_>, zeros: &[i32]) -> OpResult<(Vec<i8>, Vec<i8>)> {
-    let (values, shift) = match b.dtype() {
-        DType::I8 => (b.as_slice::<i8>()?.to_vec(), 0),
-        _ => (
-            b.as_slice::<u8>()?
-                .iter()
-                .map(|&v| (v ^ 0x80) as i8)
-                .collect(),
-            128,
-        ),
-    };
-    let zeros = zeros
-        .iter()
-        .map(|&z| (z - shift).clamp(-128, 127) as i8)
-        .collect();
-    Ok((values, zeros))
+/// The weights operand `B` as the int8 GEMM reads it: i8 values (`b - 128`
+/// for u8), zero points shifted alike, packed per kernel (kept in the
+/// operator's [`PackCache`] when `B` is a model constant).
+pub(super) struct WeightsI8<'w> {
+    view: TensorView<'w>,
+    /// The zero points, as i8.
+    pub(super) zeros: Vec<i8>,
+}
+
+impl<'w> WeightsI8<'w> {
+    /// `b` (i8 or u8) with its zero points (per tensor or per column).
+    pub(super) fn new(b: TensorView<'w>, zeros: &[i32]) -> OpResult<Self> {
+        let shift = if b.dtype() == DType::I8 { 0 } else { 128 };
+        let zeros = zeros
+            .iter()
+            .map(|&z| (z - shift).clamp(-128, 127) as i8)
+            .collect();
+        Ok(WeightsI8 { view: b, zeros })
+    }
+
+    /// The values `offset .. offset + k·n` as a `k × n` matrix with
+    /// `strides` (row, column), packed for `kernel`; `part` names the slice
+    /// in `cache`.
+    pub(super) fn packed(
+        &self,
+        cache: &PackCache,
+        kernel: &QGemmKernel,
+        (part, offset): (usize, usize),
+        (k, n): (usize, usize),
+        strides: (usize, usize),
+    ) -> OpResult<Arc<PackedI8B>> {
+        cache.get_or_pack(PackKey::of(kernel, &self.view, part), || {
+            let len = k * n;
+            let pack = |values: &[i8]| -> OpResult<PackedI8B> {
+                let values =
+                    values
+                        .get(offset..offset + len)
+                        .ok_or_else(|| OpError::ShapeMismatch {
+                            reason: "the weights are shorter than their shape".to_string(),
+                        })?;
+                Ok(PackedI8B::pack(kernel, values, (k, n), strides)?)
+            };
+            match self.view.dtype() {
+                DType::I8 => pack(self.view.as_slice::<i8>()?),
+                _ => {
+                    let shifted: Vec<i8> = self
+                        .view
+                        .as_slice::<u8>()?
+                        .iter()
+                        .map(|&v| (v ^ 0x80) as i8)
+                        .collect();
+                    pack(&shifted)
+                }
+            }
+        })
+    }
 }
 
 /// Runs the product batch by batch: `product(first_row, a, a_zero, b,
@@ -125,7 +172,7 @@ fn for_each_product(
     kernel: &QGemmKernel,
     plan: &Plan,
     (a, a_zero): (&[u8], &[u8]),
-    (b, b_zero): (&[i8], &[i8]),
+    (b, cache): (&WeightsI8<'_>, &PackCache),
     mut product: impl FnMut(usize, U8Matrix<'_>, ZeroPoints<'_>, &PackedI8B, &[i8]) -> OpResult<()>,
 ) -> OpResult<()> {
     let (m, k, n) = (plan.m, plan.k, plan.n);
@@ -133,7 +180,7 @@ fn for_each_product(
     if plan.b_shared {
         // The output's batch shape is A's: A is one (batches · m) × k matrix.
         let rows = batches * m;
-        let packed = PackedI8B::pack(kernel, &b[..k * n], (k, n), (n, 1))?;
+        let packed = b.packed(cache, kernel, (0, 0), (k, n), (n, 1))?;
         let zeros: Vec<u8>;
         let a_zero = match a_zero {
             [z] => ZeroPoints::PerTensor(*z),
@@ -143,7 +190,7 @@ fn for_each_product(
             }
         };
         let a = U8Matrix::row_major(&a[..rows * k], rows, k)?;
-        return product(0, a, a_zero, &packed, b_zero);
+        return product(0, a, a_zero, &packed, &b.zeros);
     }
     let a_zero = match a_zero {
         [z] => ZeroPoints::PerTensor(*z),
@@ -159,16 +206,18 @@ fn for_each_product(
             b_at += i * plan.b_strides[axis];
         }
         let a_matrix = U8Matrix::row_major(&a[a_at * m * k..][..m * k], m, k)?;
-        let packed = PackedI8B::pack(kernel, &b[b_at * k * n..][..k * n], (k, n), (n, 1))?;
-        product(index * m, a_matrix, a_zero, &packed, b_zero)?;
+        let packed = b.packed(cache, kernel, (b_at, b_at * k * n), (k, n), (n, 1))?;
+        product(index * m, a_matrix, a_zero, &packed, &b.zeros)?;
     }
     Ok(())
 }
 
 /// ONNX `MatMulInteger`: `(A - a_zero_point) · (B - b_zero_point)` in i32;
 /// zero points per tensor, or per row of A / per column of B.
-#[derive(Debug)]
-pub(crate) struct MatMulInteger;
+#[derive(Debug, Default)]
+pub(crate) struct MatMulInteger {
+    packs: PackCache,
+}
 
 impl Operator for MatMulInteger {
     fn op(&self) -> OpCode {
@@ -212,14 +261,14 @@ impl Operator for MatMulInteger {
         let a_zero = zero_points(optional(inputs, 2), Some(plan.m), 2)?;
         let b_zero = zero_points(optional(inputs, 3), Some(plan.n), 3)?;
         let (a, a_zero) = activations_u8(a, &a_zero)?;
-        let (b, b_zero) = weights_i8(b, &b_zero)?;
+        let b = WeightsI8::new(b, &b_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);
         let c = out.as_slice_mut::<i32>()?;
         for_each_product(
             &kernel,
             &plan,
             (&a, &a_zero),
-            (&b, &b_zero),
+            (&b, &self.packs),
             |first_row, a, a_zero, packed, b_zero| {
                 let c = &mut c[first_row * plan.n..][..a.rows() * plan.n];
                 let out = QOutput::I32 {
@@ -234,8 +283,10 @@ impl Operator for MatMulInteger {
 
 /// ONNX `QLinearMatMul`: the product of two quantized tensors, requantized
 /// to the output's scale and zero point (u8 or i8, the zero point's type).
-#[derive(Debug)]
-pub(crate) struct QLinearMatMul;
+#[derive(Debug, Default)]
+pub(crate) struct QLinearMatMul {
+    packs: PackCache,
+}
 
 impl Operator for QLinearMatMul {
     fn op(&self) -> OpCode {
@@ -302,14 +353,14 @@ impl Operator for QLinearMatMul {
             ((low + shift) as u8, (high + shift) as u8),
         )?;
         let (a, a_zero) = activations_u8(a, &a_zero)?;
-        let (b, b_zero) = weights_i8(b, &b_zero)?;
+        let b = WeightsI8::new(b, &b_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);
         let c = out.bytes_mut();
         for_each_product(
             &kernel,
             &plan,
             (&a, &a_zero),
-            (&b, &b_zero),
+            (&b, &self.packs),
             |first_row, a, a_zero, packed, b_zero| {
                 let c = &mut c[first_row * plan.n..][..a.rows() * plan.n];
                 gemm_u8i8(

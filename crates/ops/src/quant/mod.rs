@@ -20,6 +20,7 @@ use pocketnn_tensor::TensorView;
 mod conv;
 mod linear;
 mod matmul;
+mod pack_cache;
 
 #[cfg(test)]
 mod tests;
@@ -34,8 +35,8 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::QuantizeLinear => boxed(linear::QuantizeLinear::build(attrs)),
         OpCode::DequantizeLinear => boxed(linear::DequantizeLinear::build(attrs)),
         OpCode::DynamicQuantizeLinear => Ok(Box::new(linear::DynamicQuantizeLinear)),
-        OpCode::MatMulInteger => Ok(Box::new(matmul::MatMulInteger)),
-        OpCode::QLinearMatMul => Ok(Box::new(matmul::QLinearMatMul)),
+        OpCode::MatMulInteger => Ok(Box::new(matmul::MatMulInteger::default())),
+        OpCode::QLinearMatMul => Ok(Box::new(matmul::QLinearMatMul::default())),
         OpCode::ConvInteger => boxed(conv::ConvInteger::build(attrs)),
         OpCode::QLinearConv => boxed(conv::QLinearConv::build(attrs)),
         _ => return None,
