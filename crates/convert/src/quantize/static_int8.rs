@@ -340,3 +340,6 @@ fn measure_sqnr(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

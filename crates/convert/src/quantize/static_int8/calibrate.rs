@@ -27,6 +27,8 @@ pub(crate) struct Samples<'a> {
     /// Samples used.
     pub count: usize,
     batch: usize,
+    /// True when the model's batch axis is fixed (every run is full).
+    fixed: bool,
 }
 
 impl<'a> Samples<'a> {
@@ -49,7 +51,7 @@ impl<'a> Samples<'a> {
             )));
         }
         let shape = data.shape();
-        let mut batch = BATCH;
+        let (mut batch, mut fixed) = (BATCH, false);
         if let Some(dims) = &value.shape {
             let fits = dims.len() == shape.len()
                 && dims.iter().zip(shape).skip(1).all(|(d, &s)| match d {
@@ -64,11 +66,16 @@ impl<'a> Samples<'a> {
             }
             if let Some(Dim::Fixed(b)) = dims.first() {
                 batch = usize::try_from(*b).unwrap_or(1).max(1);
+                fixed = true;
             }
         }
         let available = shape.first().copied().unwrap_or(0);
         let wanted = limit.unwrap_or(available).min(available);
-        let count = wanted - wanted % batch;
+        let count = if fixed {
+            wanted - wanted % batch
+        } else {
+            wanted
+        };
         if count == 0 {
             return Err(error(format!(
                 "no calibration samples: {available} given, runs take {batch}"
@@ -79,6 +86,7 @@ impl<'a> Samples<'a> {
             input: value.name.clone(),
             count,
             batch,
+            fixed,
         })
     }
 
@@ -87,11 +95,17 @@ impl<'a> Samples<'a> {
         let shape = self.data.shape();
         let per_sample = shape.iter().skip(1).product::<usize>() * 4;
         let bytes = self.data.bytes();
-        (0..self.count / self.batch).filter_map(move |i| {
+        let runs = self.count.div_ceil(self.batch);
+        (0..runs).filter_map(move |i| {
+            let first = i.checked_mul(self.batch)?;
+            let rows = self.batch.min(self.count.checked_sub(first)?);
+            if self.fixed && rows != self.batch {
+                return None;
+            }
             let mut run_shape = shape.to_vec();
-            *run_shape.first_mut()? = self.batch;
-            let start = i.checked_mul(self.batch)?.checked_mul(per_sample)?;
-            let chunk = bytes.get(start..start.checked_add(self.batch * per_sample)?)?;
+            *run_shape.first_mut()? = rows;
+            let start = first.checked_mul(per_sample)?;
+            let chunk = bytes.get(start..start.checked_add(rows.checked_mul(per_sample)?)?)?;
             Some((run_shape, chunk))
         })
     }

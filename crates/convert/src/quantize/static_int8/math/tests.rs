@@ -105,20 +105,35 @@ fn direct_error(values: &[f32], low: f32, high: f32) -> f64 {
 }
 
 #[test]
-fn mse_clips_a_heavy_tail() {
-    // Exponentially distributed values (quantiles of Exp(1)); max ≈ 9.9.
+fn mse_range_matches_a_direct_search() {
+    // Exponentially distributed values (quantiles of Exp(1)); max ≈ 10.6.
+    // A direct search over the same grid of clipping factors, with the error
+    // measured on the values themselves (no histogram), picks 10.33
+    // (checked with numpy too): MSE clips the thin tail a little.
     let n = 20000;
     let values: Vec<f32> = (0..n)
         .map(|i| -(1.0 - (i as f64 + 0.5) / n as f64).ln() as f32)
         .collect();
     let max = values.iter().fold(0.0f32, |m, &v| m.max(v));
+    let (direct_best, _) = (1..=200)
+        .map(|a| {
+            let high = max * a as f32 / 200.0;
+            (high, direct_error(&values, 0.0, high))
+        })
+        .fold(
+            (max, f64::INFINITY),
+            |best, (h, e)| if e < best.1 { (h, e) } else { best },
+        );
     let mut h = Histogram::new(0.0, max, HISTOGRAM_BINS);
     h.add(&values);
     let (l, hi) = h.mse_range();
     assert_eq!(l, 0.0);
-    assert!(hi < 0.9 * max && hi > 3.0, "clip at {hi} of {max}");
-    // Measured on the values themselves, the clipped range is better than
-    // the full one.
+    assert!(hi < max, "no clipping: {hi} of {max}");
+    assert!(
+        (hi - direct_best).abs() <= 2.0 * max / 200.0,
+        "{hi} vs {direct_best}"
+    );
+    assert!((hi - 10.33).abs() < 0.15, "{hi}");
     assert!(direct_error(&values, l, hi) < direct_error(&values, 0.0, max));
 }
 
