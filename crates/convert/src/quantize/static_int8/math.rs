@@ -14,7 +14,7 @@ pub(crate) const HISTOGRAM_BINS: usize = 2048;
 
 /// How the activation range of a tensor is chosen from its calibration
 /// values.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub enum CalibrationMethod {
     /// The smallest and largest value seen.
@@ -23,14 +23,10 @@ pub enum CalibrationMethod {
     /// from the `(100 - p)`-th to the `p`-th percentile.
     Percentile(f64),
     /// The clipping range that minimises the mean squared error between the
-    /// values and their quantized form (searched on a histogram).
+    /// values and their quantized form (searched on a histogram); the
+    /// default.
+    #[default]
     Mse,
-}
-
-impl Default for CalibrationMethod {
-    fn default() -> Self {
-        CalibrationMethod::Mse
-    }
 }
 
 impl fmt::Display for CalibrationMethod {
@@ -124,7 +120,7 @@ pub(crate) struct ChannelWeights {
 
 /// Quantizes `weights`, `channels` rows of equal length, per row.
 pub(crate) fn quantize_weights(weights: &[f32], channels: usize) -> Option<ChannelWeights> {
-    if channels == 0 || weights.len() % channels != 0 {
+    if channels == 0 || !weights.len().is_multiple_of(channels) {
         return None;
     }
     let per = weights.len() / channels;

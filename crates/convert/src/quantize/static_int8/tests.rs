@@ -153,10 +153,11 @@ const PER_IMAGE: usize = C_IN * SIDE * SIDE;
 fn int8_options(samples: usize) -> ConvertOptions {
     let data = pseudo_random(10, samples * PER_IMAGE);
     let tensor = Tensor::from_slice(&[samples, C_IN, SIDE, SIDE], &data).unwrap();
-    let mut options = ConvertOptions::default();
-    options.quantize = Some(Quantization::Int8);
-    options.calibration = Some(Calibration::new(tensor));
-    options
+    ConvertOptions {
+        quantize: Some(Quantization::Int8),
+        calibration: Some(Calibration::new(tensor)),
+        ..ConvertOptions::default()
+    }
 }
 
 fn run(bytes: &[u8], x: &[f32], n: usize) -> Vec<f32> {
@@ -255,8 +256,10 @@ fn float_model_matches_the_reference_too() {
 
 #[test]
 fn int8_without_calibration_data_is_an_error() {
-    let mut options = ConvertOptions::default();
-    options.quantize = Some(Quantization::Int8);
+    let options = ConvertOptions {
+        quantize: Some(Quantization::Int8),
+        ..ConvertOptions::default()
+    };
     let err = convert(&model_bytes(&weights()), &options).unwrap_err();
     assert!(
         matches!(&err, ConvertError::Quantization { reason } if reason.contains("--calibrate")),
@@ -296,11 +299,13 @@ fn keep_float_and_low_sqnr_layers_stay_float() {
 
 #[test]
 fn calibration_data_must_fit_the_input() {
-    let mut options = ConvertOptions::default();
-    options.quantize = Some(Quantization::Int8);
     let wrong =
         Tensor::from_slice(&[4, 3, SIDE, SIDE], &vec![0.0f32; 4 * 3 * SIDE * SIDE]).unwrap();
-    options.calibration = Some(Calibration::new(wrong));
+    let options = ConvertOptions {
+        quantize: Some(Quantization::Int8),
+        calibration: Some(Calibration::new(wrong)),
+        ..ConvertOptions::default()
+    };
     let err = convert(&model_bytes(&weights()), &options).unwrap_err();
     assert!(err.to_string().contains("does not fit"), "{err}");
 }
