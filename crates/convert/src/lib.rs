@@ -77,7 +77,7 @@ pub struct ConvertOptions {
     pub quantize: Option<Quantization>,
     /// Calibration data and settings, needed by `--quantize int8`.
     pub calibration: Option<Calibration>,
-    /// Names of nodes that stay float whatever the quantization.
+    /// Names of nodes that stay float (read by `--quantize int8`).
     pub keep_float: Vec<String>,
 }
 
