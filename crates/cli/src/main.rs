@@ -34,6 +34,8 @@ enum Command {
         /// Quantize: int8 (static, needs --calibrate), int8-dynamic or fp16.
         #[arg(long, value_name = "MODE")]
         quantize: Option<pocketnn_convert::Quantization>,
+        #[command(flatten)]
+        calibration: convert::CalibrationArgs,
     },
     /// Run a model on .npy inputs and write its outputs as .npy files.
     Run {
@@ -109,7 +111,8 @@ fn main() {
             input,
             output,
             quantize,
-        } => convert::run(&input, &output, quantize),
+            calibration,
+        } => convert::run(&input, &output, quantize, calibration),
         Command::Run {
             model,
             inputs,

@@ -38,7 +38,9 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
-pub use quantize::{LayerReport, Quantization};
+pub use quantize::{
+    Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
+};
 pub use report::ConvertReport;
 
 use pocketnn_format::{Metadata, ModelDef};
@@ -73,6 +75,10 @@ pub struct ConvertOptions {
     /// Quantize the model (default: `None`, keep it float); see
     /// `docs/quantization.md`.
     pub quantize: Option<Quantization>,
+    /// Calibration data and settings, needed by `--quantize int8`.
+    pub calibration: Option<Calibration>,
+    /// Names of nodes that stay float (read by `--quantize int8`).
+    pub keep_float: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -85,6 +91,8 @@ impl Default for ConvertOptions {
             require_operators: true,
             name: None,
             quantize: None,
+            calibration: None,
+            keep_float: Vec::new(),
         }
     }
 }

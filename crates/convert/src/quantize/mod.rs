@@ -9,6 +9,8 @@ mod dynamic;
 mod fp16;
 mod static_int8;
 
+pub use static_int8::{Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB};
+
 use crate::graph::Graph;
 use crate::{ConvertError, ConvertOptions};
 use std::fmt;
