@@ -137,15 +137,59 @@ impl Requantize {
     }
 
     /// `out[c]` = the u8 value for sum `sums[c]` in column `col0 + c`.
+    ///
+    /// The same arithmetic as [`QuantMultiplier::apply`] and [`Self::apply`],
+    /// rewritten without branches in 64-bit integers so the compiler
+    /// vectorises it: `r = (p + half - 1 + bit_s(p)) >> s` rounds `p / 2^s`
+    /// to nearest with halves to even, and clamping once to `min..=max`
+    /// after adding the zero point gives what the saturating steps give.
     pub(crate) fn apply_row(&self, sums: &[i32], col0: usize, out: &mut [u8]) {
-        for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
-            *o = self.apply(acc, col0 + c);
+        let n = out.len().min(sums.len());
+        let (min, max) = (i64::from(self.min), i64::from(self.max));
+        let zero = i64::from(self.out_zero);
+        let columns = col0..col0 + n;
+        let bias = self.bias.get(columns.clone());
+        match (self.multipliers.as_slice(), bias) {
+            ([m], None) => {
+                for (o, &acc) in out[..n].iter_mut().zip(sums) {
+                    *o = requantize_one(i64::from(acc), *m, zero, (min, max));
+                }
+            }
+            ([m], Some(bias)) => {
+                for ((o, &acc), &b) in out[..n].iter_mut().zip(sums).zip(bias) {
+                    let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
+                    *o = requantize_one(biased, *m, zero, (min, max));
+                }
+            }
+            (all, bias) => {
+                let Some(multipliers) = all.get(columns) else {
+                    // Not reached: `check` ran. Keep the slow path correct.
+                    for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
+                        *o = self.apply(acc, col0 + c);
+                    }
+                    return;
+                };
+                match bias {
+                    None => {
+                        for ((o, &acc), m) in out[..n].iter_mut().zip(sums).zip(multipliers) {
+                            *o = requantize_one(i64::from(acc), *m, zero, (min, max));
+                        }
+                    }
+                    Some(bias) => {
+                        let terms = sums.iter().zip(bias).zip(multipliers);
+                        for (o, ((&acc, &b), m)) in out[..n].iter_mut().zip(terms) {
+                            let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
+                            *o = requantize_one(biased, *m, zero, (min, max));
+                        }
+                    }
+                }
+            }
         }
     }
 
-    /// The u8 value for sum `acc` in column `j`.
+    /// The u8 value for sum `acc` in column `j` (the reference form).
     #[inline]
-    fn apply(&self, acc: i32, j: usize) -> u8 {
+    pub(crate) fn apply(&self, acc: i32, j: usize) -> u8 {
         let biased = match self.bias.get(j) {
             Some(&b) => acc.saturating_add(b),
             None => acc,
@@ -154,6 +198,20 @@ impl Requantize {
         let shifted = scaled.saturating_add(i32::from(self.out_zero));
         shifted.clamp(i32::from(self.min), i32::from(self.max)) as u8
     }
+}
+
+const I32_MIN: i64 = i32::MIN as i64;
+const I32_MAX: i64 = i32::MAX as i64;
+
+/// `clamp(zero + round(x · m), min, max)` for `x` in i32 range: the
+/// branch-free form of [`Requantize::apply`].
+#[inline(always)]
+fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, (min, max): (i64, i64)) -> u8 {
+    // |x| < 2^31 and mantissa < 2^31: the product fits in i64.
+    let product = x * m.mantissa;
+    let half_minus_one = (1i64 << (m.shift - 1)) - 1;
+    let rounded = (product + half_minus_one + ((product >> m.shift) & 1)) >> m.shift;
+    (rounded + zero).clamp(min, max) as u8
 }
 
 /// f32 output: `acc · a_scale[i] · b_scale[j] + bias[j]` for row `i`,

@@ -143,3 +143,46 @@ fn requantized_and_dequantized_outputs_match_f64() {
         }
     }
 }
+
+/// The branch-free row form gives exactly the reference form per element,
+/// for one or per-column multipliers, with and without bias, on sums up to
+/// the i32 extremes and multipliers that saturate or round to zero.
+#[test]
+fn requantized_rows_equal_the_reference_per_element() {
+    let mut rng = Rng::new(11);
+    for case in 0..400 {
+        let n = 1 + (rng.next_u64() % 40) as usize;
+        let col0 = (rng.next_u64() % 5) as usize;
+        let columns = col0 + n;
+        let count = if case % 2 == 0 { 1 } else { columns };
+        let multipliers = (0..count)
+            .map(|_| QuantMultiplier::new(2f64.powf(rng.unit() * 50.0 - 40.0)).unwrap())
+            .collect::<Vec<_>>();
+        let bias = if case % 4 < 2 {
+            Vec::new()
+        } else {
+            (0..columns)
+                .map(|_| rng.next_u64() as i32 >> (rng.next_u64() % 32))
+                .collect()
+        };
+        let zero = rng.next_u64() as u8;
+        let (a, b) = (rng.next_u64() as u8, rng.next_u64() as u8);
+        let requantize = Requantize::new(multipliers, bias, zero, (a.min(b), a.max(b))).unwrap();
+        let sums: Vec<i32> = (0..n)
+            .map(|i| match i % 7 {
+                0 => i32::MAX,
+                1 => i32::MIN,
+                _ => rng.next_u64() as i32 >> (rng.next_u64() % 32),
+            })
+            .collect();
+        let mut row = vec![0u8; n];
+        requantize.apply_row(&sums, col0, &mut row);
+        for (c, (&got, &acc)) in row.iter().zip(&sums).enumerate() {
+            assert_eq!(
+                got,
+                requantize.apply(acc, col0 + c),
+                "case {case} column {c}"
+            );
+        }
+    }
+}
