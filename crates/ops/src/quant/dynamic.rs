@@ -168,26 +168,34 @@ impl DynamicQuantMatMul {
     }
 }
 
+/// `x` rounded to the nearest integer, halves to even, for `|x| < 2^22`:
+/// adding and subtracting `1.5 · 2^23` leaves no fraction bits, and IEEE
+/// addition rounds halves to even. Unlike `f32::round_ties_even` it
+/// vectorizes on every x86_64 and aarch64 target.
+#[inline(always)]
+pub(super) fn round_small(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0; // 1.5 · 2^23
+    (x + SHIFT) - SHIFT
+}
+
 /// The u8 quantization of one row: `(scale, zero point)`, or `None` when the
 /// row holds a NaN or an infinity. Writes the quantized values to `q`.
 fn quantize_row(row: &[f32], q: &mut [u8]) -> Option<(f32, u8)> {
-    let (mut min, mut max) = (0f32, 0f32);
-    for &v in row {
-        if !v.is_finite() {
-            return None;
-        }
-        min = min.min(v);
-        max = max.max(v);
+    if !row.iter().all(|v| v.is_finite()) {
+        return None;
     }
+    let min = row.iter().fold(0f32, |m, &v| m.min(v));
+    let max = row.iter().fold(0f32, |m, &v| m.max(v));
     let scale = (max - min) / 255.0;
     if !(scale.is_finite() && scale > 0.0) {
         // All zeros (or a range too small to divide by): q = 0 is exact.
         q.fill(0);
         return Some((1.0, 0));
     }
-    let zero = (-min / scale).round_ties_even().clamp(0.0, 255.0);
+    // |a / scale| <= 255 and 0 <= zero <= 255: within round_small's range.
+    let zero = round_small(-min / scale).clamp(0.0, 255.0);
     for (out, &v) in q.iter_mut().zip(row) {
-        *out = ((v / scale).round_ties_even() + zero).clamp(0.0, 255.0) as u8;
+        *out = (round_small(v / scale) + zero).clamp(0.0, 255.0) as u8;
     }
     Some((scale, zero as u8))
 }

@@ -355,3 +355,16 @@ fn invalid_inputs_are_errors() {
         assert!(run(&[], &inputs).is_err(), "{what}: accepted");
     }
 }
+
+#[test]
+fn small_rounding_is_round_half_to_even() {
+    let mut rng = Lcg(17);
+    let quarters = (-1200..=1200).map(|i| i as f32 / 4.0);
+    let random = (0..10_000).map(|_| rng.float(-300.0, 300.0));
+    for x in quarters
+        .chain(random)
+        .chain([0.5, -0.5, 1.5, 2.5, 254.5, 255.5, -0.0])
+    {
+        assert_eq!(super::dynamic::round_small(x), x.round_ties_even(), "{x}");
+    }
+}
