@@ -2,6 +2,15 @@
 //! QOperator form, per tensor and per channel, and `quantize_dynamic`;
 //! made by `scripts/testdata/ort_quantized.py`) convert and run, and give
 //! onnxruntime's top-1 on the 1,000 MNIST test images.
+//!
+//! Measured: top-1 identical on 1000/1000 for all ten models; the logits are
+//! identical (within 1e-4) except on 0 to 3 images per model, where one
+//! activation lands on the other side of a rounding tie: pocketnn's f32
+//! sums (QDQ: a float Gemm/Conv between DequantizeLinear and
+//! QuantizeLinear) or its fixed-point requantization (QLinearConv) differ
+//! from onnxruntime's in the last bit, so a `QuantizeLinear` rounds to the
+//! neighbouring integer, and that one step shows up in the logits (up to
+//! 0.23). The test allows such flips on at most 1 % of the images.
 
 use pocketnn::Model;
 use pocketnn_convert::{ConvertOptions, convert};
@@ -29,12 +38,21 @@ fn compare(variant: &str, test_set: &TestSet) -> (usize, f32) {
         .iter()
         .zip(&want)
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let differing = got
+        .chunks_exact(10)
+        .zip(want.chunks_exact(10))
+        .filter(|(a, b)| a.iter().zip(*b).any(|(x, y)| (x - y).abs() > 1e-4))
+        .count();
     eprintln!(
         "{variant}: same top-1 as onnxruntime on {same}/{}, accuracy {:.3} (onnxruntime {:.3}), \
-         max |logit diff| {max_diff:.2e}",
+         max |logit diff| {max_diff:.2e}, {differing} images with a logit off by more than 1e-4",
         test_set.len(),
         test_set.accuracy(&got),
         test_set.accuracy(&want),
+    );
+    assert!(
+        differing <= test_set.len() / 100,
+        "{variant}: {differing} images with different logits"
     );
     (same, max_diff)
 }
