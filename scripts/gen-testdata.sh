@@ -60,9 +60,10 @@ run node node_cases.py
 run light light_models.py
 if [[ -f $shared/README.md ]]; then
     run shared shared_logits.py
+    run ort_quantized ort_quantized.py
 else
-    echo "gen-testdata: WARNING: no shared models at $shared; skipping OUT/shared (set POCKETNN_SHARED_MODELS)" >&2
-    rm -rf "$out/shared"
+    echo "gen-testdata: WARNING: no shared models at $shared; skipping OUT/shared and OUT/ort_quantized (set POCKETNN_SHARED_MODELS)" >&2
+    rm -rf "$out/shared" "$out/ort_quantized"
 fi
 
 printf '%s\n' "${stamp%$'\n'}" >"$out/STAMP"

@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO_ROOT / "scripts"
 REQUIREMENTS = SCRIPTS / "requirements.txt"
 SHARED_INPUTS = (
+    "mnist5k_train_x.npy",
     "mnist5k_test_x.npy",
     "mnist5k_test_y.npy",
     "seed_mlp.onnx",

@@ -6,6 +6,8 @@
 //! `docs/testdata.md`). Tests that need it fail — they never skip — when it
 //! is missing, with a message saying how to make it.
 
+pub mod mnist;
+
 use pocketnn::{DType, Model, Session, SessionOptions, Tensor, TensorView};
 use std::path::{Path, PathBuf};
 

@@ -266,6 +266,9 @@ op_codes! {
     ConvInteger = 205,
     /// Quantized convolution with i32 bias and requantized u8/i8 output.
     QLinearConv = 206,
+    /// f32 × constant int8 weights: rows of A quantized to u8 at run time,
+    /// f32 result with bias and fused activation (pocketnn extension).
+    DynamicQuantMatMul = 207,
 }
 
 impl std::fmt::Display for OpCode {

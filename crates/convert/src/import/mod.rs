@@ -8,6 +8,7 @@
 //! op, the node and the opset.
 
 mod attrs;
+mod contrib;
 mod dtypes;
 mod lower;
 mod lower_shape;
@@ -221,7 +222,7 @@ impl Importer {
     }
 
     /// The value a name refers to in the innermost scope that defines it.
-    fn lookup(&self, name: &str) -> Option<ValueId> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<ValueId> {
         self.scopes.iter().rev().find_map(|s| s.get(name).copied())
     }
 
@@ -389,7 +390,18 @@ impl Importer {
             opset,
         };
         if !default_domain {
-            return Err(unsupported());
+            if !contrib::is_supported(domain, op_type) {
+                return Err(unsupported());
+            }
+            let ctx = NodeCtx {
+                op: op_type.to_string(),
+                node: label.clone(),
+                opset,
+                version: 1,
+            };
+            let inputs = self.node_inputs(node, &label)?;
+            let attrs = OnnxAttrs::new(&node.attribute, &ctx)?;
+            return contrib::qgemm(self, node, &ctx, &attrs, inputs);
         }
         let version = u32::try_from(opset)
             .ok()
@@ -405,6 +417,18 @@ impl Importer {
         if !known.contains(&version) {
             return Err(ctx.unknown_version());
         }
+        let inputs = self.node_inputs(node, &label)?;
+        let attrs = OnnxAttrs::new(&node.attribute, &ctx)?;
+        lower::lower_node(self, node, &ctx, &attrs, inputs)
+    }
+
+    /// The values of `node`'s inputs (`None` for omitted optional ones,
+    /// trailing omitted ones dropped).
+    fn node_inputs(
+        &mut self,
+        node: &NodeProto,
+        label: &str,
+    ) -> Result<Vec<Option<ValueId>>, ConvertError> {
         let mut inputs = Vec::with_capacity(node.input.len());
         for name in &node.input {
             if name.is_empty() {
@@ -412,16 +436,14 @@ impl Importer {
             } else {
                 match self.lookup(name) {
                     Some(id) => inputs.push(Some(id)),
-                    None => return Err(self.undefined(name, &label)),
+                    None => return Err(self.undefined(name, label)),
                 }
             }
         }
-        // Omitted trailing optional inputs are simply absent.
         while inputs.last().is_some_and(Option::is_none) {
             inputs.pop();
         }
-        let attrs = OnnxAttrs::new(&node.attribute, &ctx)?;
-        lower::lower_node(self, node, &ctx, &attrs, inputs)
+        Ok(inputs)
     }
 
     /// Emits a pocketnn node whose outputs are the ONNX values `names`

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn known_versions_are_real_and_cover_the_op_list() {
         for &op in OpCode::ALL {
-            if op == OpCode::Silu {
+            if matches!(op, OpCode::Silu | OpCode::DynamicQuantMatMul) {
                 assert!(known_versions(op.name()).is_none());
                 continue;
             }

@@ -13,7 +13,7 @@ use super::window::{Geometry, MAX_SPATIAL_RANK, WindowAttrs, scaled, valid_range
 use crate::attrs::Attrs;
 use crate::error::OpResult;
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
-use crate::util::{check_input_count, checked_shape};
+use crate::util::{check_input_count, checked_shape, required};
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
@@ -105,7 +105,7 @@ impl Pool {
 
     fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Plan> {
         check_input_count(inputs, 1, 1, "1")?;
-        let x = f32_info(inputs, 0)?.shape;
+        let x = self.input_info(inputs)?.shape;
         if x.len() < 3 {
             return Err(shape_error(format!(
                 "{} input X must be N×C×spatial, got shape {x:?}",
@@ -137,11 +137,11 @@ impl Operator for Pool {
 
     fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
         let plan = self.plan(inputs)?;
-        let x = f32_info(inputs, 0)?.shape;
-        let mut shape = vec![x[0], x[1]];
+        let x = self.input_info(inputs)?;
+        let mut shape = vec![x.shape[0], x.shape[1]];
         shape.extend(plan.geo.axes().iter().map(|a| a.output));
         let shape = checked_shape(shape, DType::I64.size())?;
-        let mut specs = vec![OutputSpec::new(DType::F32, shape.clone())];
+        let mut specs = vec![OutputSpec::new(x.dtype, shape.clone())];
         if let Kind::Max { .. } = self.kind {
             specs.push(OutputSpec::new(DType::I64, shape));
         }
@@ -162,10 +162,22 @@ impl Operator for Pool {
             1
         };
         check_output_count(outputs.len(), max_outputs, self.name())?;
-        let x = f32_input(inputs, 0)?;
         let expected = checked_mul(plan.planes, plan.geo.output_size())?;
         let (first, rest) = outputs.split_at_mut(1);
-        let y = output_slice::<f32>(&mut first[0], 0, expected)?;
+        let view = required(inputs, 0)?;
+        // u8/i8 (MaxPool only): pooled as exact f32 values, written back.
+        let x_widened;
+        let mut y_widened = Vec::new();
+        let (x, y) = if view.dtype() == DType::F32 {
+            (
+                f32_input(inputs, 0)?,
+                output_slice::<f32>(&mut first[0], 0, expected)?,
+            )
+        } else {
+            x_widened = view.to_f32_vec()?;
+            y_widened.resize(expected, 0f32);
+            (x_widened.as_slice(), y_widened.as_mut_slice())
+        };
         let indices = match rest.first_mut() {
             Some(out) => Some(output_slice::<i64>(out, 1, expected)?),
             None => None,
@@ -180,7 +192,32 @@ impl Operator for Pool {
             (Kind::Max { column_major }, None) => max_pool(&plan, x, y, indices, column_major),
             (Kind::Average { include_pad }, None) => average_pool(&plan, x, y, include_pad),
         }
+        let narrowed = first[0].bytes_mut();
+        match view.dtype() {
+            DType::U8 => narrow(&y_widened, narrowed, |v| v as u8),
+            DType::I8 => narrow(&y_widened, narrowed, |v| (v as i8) as u8),
+            _ => {}
+        }
         Ok(())
+    }
+}
+
+/// Writes the pooled integer values `y` as one byte each.
+fn narrow(y: &[f32], out: &mut [u8], to_byte: impl Fn(f32) -> u8) {
+    for (o, &v) in out.iter_mut().zip(y) {
+        *o = to_byte(v);
+    }
+}
+
+impl Pool {
+    /// The input X: f32, or u8/i8 for MaxPool (a max of integers is one of
+    /// them, computed exactly in f32).
+    fn input_info<'a>(&self, inputs: &[Option<InputInfo<'a>>]) -> OpResult<InputInfo<'a>> {
+        let x = required(inputs, 0)?;
+        match (x.dtype, self.kind) {
+            (DType::U8 | DType::I8, Kind::Max { .. }) => Ok(x),
+            _ => f32_info(inputs, 0),
+        }
     }
 }
 

@@ -53,8 +53,11 @@ fn check_params(inputs: &[Option<InputInfo<'_>>], axis: i64) -> OpResult<()> {
         Some(x.shape[normalize_axis(axis, x.shape.len())?])
     };
     check_param_shape(scale.shape, axis_len, 1)?;
+    // A scalar and a 1-element tensor are both per tensor (onnxruntime's
+    // quantizer writes such pairs).
     if let Some(zero) = optional(inputs, 2)
         && zero.shape != scale.shape
+        && !(is_per_tensor(zero.shape) && is_per_tensor(scale.shape))
     {
         return Err(OpError::ShapeMismatch {
             reason: format!(

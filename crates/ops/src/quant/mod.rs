@@ -18,10 +18,13 @@ use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::TensorView;
 
 mod conv;
+mod dynamic;
 mod linear;
 mod matmul;
 mod pack_cache;
 
+#[cfg(test)]
+mod dynamic_tests;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +42,7 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::QLinearMatMul => Ok(Box::new(matmul::QLinearMatMul::default())),
         OpCode::ConvInteger => boxed(conv::ConvInteger::build(attrs)),
         OpCode::QLinearConv => boxed(conv::QLinearConv::build(attrs)),
+        OpCode::DynamicQuantMatMul => boxed(dynamic::DynamicQuantMatMul::build(attrs)),
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! Identity/Dropout, subgraphs (`normalise.rs`), and errors naming op, node
 //! and opset (`errors.rs`).
 
+mod contrib;
 mod errors;
 mod normalise;
 

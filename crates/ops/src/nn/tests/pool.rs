@@ -264,3 +264,29 @@ fn global_pools_reduce_each_plane() {
     let avg = super::build(OpCode::GlobalAveragePool, &[]);
     check(&*avg, &[Some(&x)], &[0, 3, 1, 1], &[], 0.0, "empty batch");
 }
+
+#[test]
+fn max_pool_of_u8_and_i8_keeps_the_type_and_picks_the_maximum() {
+    // 1×1×2×3, kernel 2×2, stride 1: two windows, hand-computed maxima.
+    let op = super::build(
+        OpCode::MaxPool,
+        &[ints("kernel_shape", &[2, 2]), ints("strides", &[1, 1])],
+    );
+    let x = Tensor::from_slice(&[1, 1, 2, 3], &[3u8, 250, 7, 255, 0, 9]).unwrap();
+    let first = |x: &Tensor| {
+        let views = [Some(x.view())];
+        crate::eval(op.as_ref(), &views, pocketnn_tensor::Isa::Scalar)
+            .unwrap()
+            .remove(0)
+    };
+    let y = first(&x);
+    assert_eq!(y.shape(), &[1, 1, 1, 2]);
+    assert_eq!(y.as_slice::<u8>().unwrap(), &[255, 250]);
+    let x = Tensor::from_slice(&[1, 1, 2, 3], &[-128i8, -5, 127, -100, -7, -6]).unwrap();
+    let y = first(&x);
+    assert_eq!(y.as_slice::<i8>().unwrap(), &[-5, 127]);
+    // AveragePool stays f32-only.
+    let avg = super::build(OpCode::AveragePool, &[ints("kernel_shape", &[2, 2])]);
+    let views = [Some(x.view())];
+    assert!(crate::eval(avg.as_ref(), &views, pocketnn_tensor::Isa::Scalar).is_err());
+}
