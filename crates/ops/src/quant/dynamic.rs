@@ -19,6 +19,7 @@
 //! all-zero row gets scale 1 and zero point 0 (its output is the bias); a
 //! row holding a NaN or an infinity gives NaN outputs.
 
+use super::pack_cache::{PackCache, PackKey};
 use super::{check_param_shape, scales};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
@@ -32,29 +33,13 @@ use pocketnn_tensor::kernels::qgemm::{
     Dequantize, MAX_DEPTH, PackedI8B, QGemmKernel, QOutput, U8Matrix, ZeroPoints, gemm_u8i8,
 };
 use pocketnn_tensor::{TensorView, TensorViewMut};
-use std::sync::{Arc, Mutex};
-
-/// Packed weights kept by one operator, at most this many (one per kernel
-/// a session of the model used, in practice one).
-const MAX_CACHED_PACKINGS: usize = 4;
-
-/// Weights packed for one kernel, with the values they were packed from.
-#[derive(Debug)]
-struct CachedPacking {
-    kernel: &'static str,
-    source: Vec<i8>,
-    packed: Arc<PackedI8B>,
-}
 
 /// The `DynamicQuantMatMul` operator.
 #[derive(Debug)]
 pub(crate) struct DynamicQuantMatMul {
     activation: Activation,
-    /// The weights are a constant of the model, so they are packed once and
-    /// reused; an entry is used only when its source equals this run's
-    /// weights (a byte comparison, far cheaper than packing), so a weight
-    /// input that changes between runs is still correct.
-    packings: Mutex<Vec<CachedPacking>>,
+    /// The weights packed per kernel, once when they are a model constant.
+    packs: PackCache,
 }
 
 /// Sizes of one product: `rows × k` times `k × n`.
@@ -74,7 +59,7 @@ impl DynamicQuantMatMul {
     pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<Self> {
         Ok(DynamicQuantMatMul {
             activation: activation_from_attributes(attrs)?,
-            packings: Mutex::new(Vec::new()),
+            packs: PackCache::default(),
         })
     }
 
@@ -135,36 +120,6 @@ impl DynamicQuantMatMul {
         out_shape.push(n);
         let out_shape = checked_shape(out_shape, DType::F32.size())?;
         Ok((Sizes { rows, k, n }, out_shape))
-    }
-
-    /// `b` packed for `kernel`, from the cache when it holds these weights.
-    fn packed_weights(
-        &self,
-        kernel: &QGemmKernel,
-        b: &[i8],
-        (k, n): (usize, usize),
-    ) -> OpResult<Arc<PackedI8B>> {
-        if let Ok(cache) = self.packings.lock()
-            && let Some(hit) = cache
-                .iter()
-                .find(|c| c.kernel == kernel.name && c.source == b)
-        {
-            return Ok(Arc::clone(&hit.packed));
-        }
-        let packed = Arc::new(PackedI8B::pack(kernel, b, (k, n), (n, 1))?);
-        // A poisoned lock only costs the cache: pack per run from then on.
-        if let Ok(mut cache) = self.packings.lock() {
-            cache.retain(|c| c.kernel != kernel.name);
-            if cache.len() >= MAX_CACHED_PACKINGS {
-                cache.remove(0);
-            }
-            cache.push(CachedPacking {
-                kernel: kernel.name,
-                source: b.to_vec(),
-                packed: Arc::clone(&packed),
-            });
-        }
-        Ok(packed)
     }
 }
 
@@ -227,7 +182,8 @@ impl Operator for DynamicQuantMatMul {
             return Ok(());
         }
         let a = required(inputs, 0)?.as_slice::<f32>()?;
-        let b = required(inputs, 1)?.as_slice::<i8>()?;
+        let b_view = required(inputs, 1)?;
+        let b = b_view.as_slice::<i8>()?;
         let col_scales = scales(inputs, 2, Some(n))?;
         let bias = match optional(inputs, 3) {
             Some(view) => view.as_slice::<f32>()?.to_vec(),
@@ -251,7 +207,11 @@ impl Operator for DynamicQuantMatMul {
             }
         }
         let kernel = QGemmKernel::best_for(ctx.isa);
-        let packed = self.packed_weights(&kernel, b, (k, n))?;
+        let packed = self
+            .packs
+            .get_or_pack(PackKey::of(&kernel, &b_view, 0), || {
+                Ok(PackedI8B::pack(&kernel, b, (k, n), (n, 1))?)
+            })?;
         let dequantize = Dequantize::new(row_scales, col_scales, bias)?;
         gemm_u8i8(
             &kernel,
