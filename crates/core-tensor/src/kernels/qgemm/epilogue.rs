@@ -145,7 +145,7 @@ impl Requantize {
 
     /// The u8 value for sum `acc` in column `j`.
     #[inline]
-    fn apply(&self, acc: i32, j: usize) -> u8 {
+    pub(crate) fn apply(&self, acc: i32, j: usize) -> u8 {
         let biased = match self.bias.get(j) {
             Some(&b) => acc.saturating_add(b),
             None => acc,
@@ -211,7 +211,7 @@ impl Dequantize {
 
     /// The f32 value for sum `acc` in row `i`, column `j`.
     #[inline]
-    fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
+    pub(crate) fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
         let scaled = acc as f32 * (per(&self.a_scales, i) * per(&self.b_scales, j));
         match self.bias.get(j) {
             Some(&b) => scaled + b,

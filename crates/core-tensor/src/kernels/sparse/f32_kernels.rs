@@ -1,0 +1,224 @@
+//! The f32 sparse kernels, written once over [`Simd`] and compiled per tier
+//! by [`run_on`].
+//!
+//! * [`Pointwise`]: `Y (m×n) = W (m×k) · X (k×n)`, `X` and `Y` row-major
+//!   (NCHW activations of a 1×1 convolution, `n = H·W`). Lanes run along
+//!   `n`: for each non-zero `w` of a row, `splat(w)` times a vector of
+//!   `X`'s row is added to a register tile of `Y`'s row, `TW` vectors wide.
+//!   A 4×1 block feeds four output rows from one load of `X`.
+//! * [`Linear`]: `Y (batch×m) = X (batch×k) · Wᵀ` (a fully connected layer,
+//!   `W` stored `out × in` like ONNX `Gemm` with `transB`). Each `Y` value
+//!   is a dot product of a sparse row with a dense `X` row: partial sums in
+//!   `U` independent accumulators (and 4 lanes for the 1×4 and 4×1 blocks,
+//!   which the compiler turns into one 128-bit multiply-add) hide the
+//!   latency of the indexed loads.
+
+use super::matrix::ColumnIndex;
+use crate::kernels::gemm::Epilogue;
+use crate::kernels::simd::{Simd, SimdKernel};
+
+/// The borrowed structure of a matrix, columns typed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parts<'a, I> {
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) block_ptr: &'a [u32],
+    pub(crate) columns: &'a [I],
+    pub(crate) values: &'a [f32],
+}
+
+/// The 1×1-convolution kernel; `R` × `C` is the block shape, `TW` the
+/// vectors per register tile. Lengths were checked by the caller:
+/// `x.len() == cols · n`, `y.len() == rows · n`.
+pub(crate) struct Pointwise<'a, 'e, I, const R: usize, const C: usize, const TW: usize> {
+    pub(crate) w: Parts<'a, I>,
+    pub(crate) x: &'a [f32],
+    pub(crate) n: usize,
+    pub(crate) y: &'a mut [f32],
+    pub(crate) epilogue: &'a Epilogue<'e>,
+}
+
+impl<I: ColumnIndex, const R: usize, const C: usize, const TW: usize> SimdKernel
+    for Pointwise<'_, '_, I, R, C, TW>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, s: S) {
+        let Pointwise {
+            w,
+            x,
+            n,
+            y,
+            epilogue,
+        } = self;
+        let lanes = S::LANES;
+        for (b, pair) in w.block_ptr.windows(2).enumerate() {
+            let blocks = (pair[0] as usize, pair[1] as usize);
+            let row0 = b * R;
+            let rows_here = R.min(w.rows - row0);
+            let out = &mut y[row0 * n..(row0 + rows_here) * n];
+            let mut n0 = 0;
+            while n0 + TW * lanes <= n {
+                tile::<S, I, R, C, TW>(s, w, blocks, x, n, n0, out);
+                n0 += TW * lanes;
+            }
+            while n0 + lanes <= n {
+                tile::<S, I, R, C, 1>(s, w, blocks, x, n, n0, out);
+                n0 += lanes;
+            }
+            for col in n0..n {
+                let mut acc = [0.0f32; R];
+                for j in blocks.0..blocks.1 {
+                    let first = w.columns[j].get();
+                    let v = &w.values[j * R * C..][..R * C];
+                    for c in 0..C {
+                        let xv = x[(first + c) * n + col];
+                        for (r, a) in acc.iter_mut().enumerate() {
+                            *a += v[r * C + c] * xv;
+                        }
+                    }
+                }
+                for (r, a) in acc.iter().take(rows_here).enumerate() {
+                    out[r * n + col] = *a;
+                }
+            }
+            if !epilogue.is_identity() {
+                for r in 0..rows_here {
+                    epilogue.apply_row(&mut out[r * n..(r + 1) * n], row0 + r, 0);
+                }
+            }
+        }
+    }
+}
+
+/// Columns `n0 .. n0 + T · LANES` of the block row whose blocks are
+/// `blocks`, into `out` (its `rows_here ≤ R` rows of `n`).
+#[inline(always)]
+fn tile<S: Simd, I: ColumnIndex, const R: usize, const C: usize, const T: usize>(
+    s: S,
+    w: Parts<'_, I>,
+    blocks: (usize, usize),
+    x: &[f32],
+    n: usize,
+    n0: usize,
+    out: &mut [f32],
+) {
+    let lanes = S::LANES;
+    let zero = s.splat(0.0);
+    let mut acc = [[zero; T]; R];
+    for j in blocks.0..blocks.1 {
+        let first = w.columns[j].get();
+        let v = &w.values[j * R * C..][..R * C];
+        for c in 0..C {
+            let x_row = &x[(first + c) * n + n0..][..T * lanes];
+            let mut xv = [zero; T];
+            for (t, xt) in xv.iter_mut().enumerate() {
+                *xt = s.load(&x_row[t * lanes..]);
+            }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let wv = s.splat(v[r * C + c]);
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = s.mul_add(wv, xt, *a);
+                }
+            }
+        }
+    }
+    let rows_here = out.len() / n;
+    for (r, acc_r) in acc.iter().take(rows_here).enumerate() {
+        for (t, &a) in acc_r.iter().enumerate() {
+            s.store(&mut out[r * n + n0 + t * lanes..], a);
+        }
+    }
+}
+
+/// The fully-connected kernel; `R` × `C` is the block shape (`R · C ≤ 4`),
+/// `U` the blocks summed in independent accumulators. Lengths were checked
+/// by the caller: `x.len() == batch · cols`, `y.len() == batch · rows`.
+pub(crate) struct Linear<'a, 'e, I, const R: usize, const C: usize, const U: usize> {
+    pub(crate) w: Parts<'a, I>,
+    pub(crate) x: &'a [f32],
+    pub(crate) batch: usize,
+    pub(crate) y: &'a mut [f32],
+    pub(crate) epilogue: &'a Epilogue<'e>,
+}
+
+impl<I: ColumnIndex, const R: usize, const C: usize, const U: usize> SimdKernel
+    for Linear<'_, '_, I, R, C, U>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _s: S) {
+        let Linear {
+            w,
+            x,
+            batch,
+            y,
+            epilogue,
+        } = self;
+        let (k, m) = (w.cols, w.rows);
+        for i in 0..batch {
+            let x_row = &x[i * k..(i + 1) * k];
+            let y_row = &mut y[i * m..(i + 1) * m];
+            for (b, pair) in w.block_ptr.windows(2).enumerate() {
+                let (start, end) = (pair[0] as usize, pair[1] as usize);
+                let sums = block_row_dot::<I, R, C, U>(w, start, end, x_row);
+                let row0 = b * R;
+                let rows_here = R.min(m - row0);
+                y_row[row0..row0 + rows_here].copy_from_slice(&sums[..rows_here]);
+            }
+            if !epilogue.is_identity() {
+                epilogue.apply_row(y_row, i, 0);
+            }
+        }
+    }
+}
+
+/// The `R` dot products of blocks `start .. end` with `x`.
+#[inline(always)]
+fn block_row_dot<I: ColumnIndex, const R: usize, const C: usize, const U: usize>(
+    w: Parts<'_, I>,
+    start: usize,
+    end: usize,
+    x: &[f32],
+) -> [f32; R] {
+    let mut partial = [[[0.0f32; C]; R]; U];
+    let columns = &w.columns[start..end];
+    let values = &w.values[start * R * C..end * R * C];
+    let mut column_chunks = columns.chunks_exact(U);
+    let mut value_chunks = values.chunks_exact(U * R * C);
+    for (cols, vals) in column_chunks.by_ref().zip(value_chunks.by_ref()) {
+        for u in 0..U {
+            let x_block = &x[cols[u].get()..][..C];
+            let v = &vals[u * R * C..][..R * C];
+            for r in 0..R {
+                for c in 0..C {
+                    partial[u][r][c] += v[r * C + c] * x_block[c];
+                }
+            }
+        }
+    }
+    let rest = column_chunks.remainder();
+    let rest_values = value_chunks.remainder();
+    for (u, &col) in rest.iter().enumerate() {
+        let x_block = &x[col.get()..][..C];
+        let v = &rest_values[u * R * C..][..R * C];
+        for r in 0..R {
+            for c in 0..C {
+                partial[0][r][c] += v[r * C + c] * x_block[c];
+            }
+        }
+    }
+    let mut sums = [0.0f32; R];
+    for (r, sum) in sums.iter_mut().enumerate() {
+        let mut lanes = [0.0f32; C];
+        for p in &partial {
+            for c in 0..C {
+                lanes[c] += p[r][c];
+            }
+        }
+        *sum = lanes.iter().sum();
+    }
+    sums
+}
