@@ -53,6 +53,11 @@ impl QuantMultiplier {
         })
     }
 
+    /// The Q31 mantissa and the shift (`multiplier = mantissa · 2^-shift`).
+    pub(crate) fn parts(self) -> (i64, u32) {
+        (self.mantissa, self.shift)
+    }
+
     /// `round(x · multiplier)`, halves to even, saturated to i32.
     #[inline]
     pub fn apply(self, x: i32) -> i32 {
@@ -141,6 +146,14 @@ impl Requantize {
         for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
             *o = self.apply(acc, col0 + c);
         }
+    }
+
+    /// Column `j`'s multiplier, bias (0 when there is none), output zero
+    /// point and clamp range.
+    pub(crate) fn channel(&self, j: usize) -> (QuantMultiplier, i32, u8, (u8, u8)) {
+        let bias = self.bias.get(j).copied().unwrap_or(0);
+        let multiplier = per(&self.multipliers, j);
+        (multiplier, bias, self.out_zero, (self.min, self.max))
     }
 
     /// The u8 value for sum `acc` in column `j`.

@@ -190,11 +190,17 @@ fn block_row_dot<I: ColumnIndex, const R: usize, const C: usize, const U: usize>
     let mut value_chunks = values.chunks_exact(U * R * C);
     for (cols, vals) in column_chunks.by_ref().zip(value_chunks.by_ref()) {
         for u in 0..U {
-            let x_block = &x[cols[u].get()..][..C];
+            let first = cols[u].get();
+            debug_assert!(first + C <= x.len(), "column outside x");
             let v = &vals[u * R * C..][..R * C];
             for r in 0..R {
                 for c in 0..C {
-                    partial[u][r][c] += v[r * C + c] * x_block[c];
+                    // SAFETY: `first + c < cols == x.len()`: the columns of a
+                    // `SparseMatrix` were validated on construction (below
+                    // `cols`; a 1×4 block starts at a multiple of 4 and `cols`
+                    // is one), and the entry points checked `x`'s length.
+                    let xv = unsafe { *x.get_unchecked(first + c) };
+                    partial[u][r][c] += v[r * C + c] * xv;
                 }
             }
         }

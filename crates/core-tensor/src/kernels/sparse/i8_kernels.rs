@@ -9,12 +9,14 @@
 //! k times the transposed matrix) is a dot product per output in portable
 //! code on every kernel.
 
+use super::i8_epilogue::RequantizeRun;
 use super::i8_matrix::SparseI8Matrix;
 use super::{check_len, checked_len};
 use crate::error::TensorError;
 use crate::features::Feature;
 use crate::isa::Isa;
 use crate::kernels::qgemm::{Dequantize, Requantize};
+use crate::kernels::simd::run_on;
 
 /// Pixels per tile of the SIMD pointwise kernels (the packed `n` is padded
 /// to a multiple of it).
@@ -219,7 +221,17 @@ pub fn sparse_pointwise_u8i8(
             row_sums
                 .iter_mut()
                 .for_each(|s| *s = s.wrapping_add(correction));
-            out.store(row * n, row_sums, |_| row, |i| i);
+            if let SparseQOutput::U8 { c, requantize } = &mut out {
+                let run = RequantizeRun {
+                    requantize,
+                    channel: row,
+                    sums: row_sums,
+                    out: &mut c[row * n..(row + 1) * n],
+                };
+                run_on(kernel.isa, run)?;
+            } else {
+                out.store(row * n, row_sums, |_| row, |i| i);
+            }
         }
     }
     Ok(())

@@ -47,7 +47,10 @@ use f32_kernels::{Linear, Parts, Pointwise};
 use matrix::{ColumnIndex, Columns};
 
 mod f32_kernels;
+#[cfg(target_arch = "x86_64")]
+mod f32_gather;
 mod i8_kernels;
+mod i8_epilogue;
 mod i8_matrix;
 mod matrix;
 mod reference;
@@ -132,6 +135,12 @@ pub fn sparse_linear_f32(
     check_len(x.len(), batch, w.cols())?;
     check_len(y.len(), batch, w.rows())?;
     epilogue.check(batch, w.rows())?;
+    #[cfg(target_arch = "x86_64")]
+    if let (BlockShape::Csr, Columns::U16(c)) = (w.shape(), w.column_indices())
+        && matches!(isa, Isa::Avx2 | Isa::Avx512)
+    {
+        return linear_csr_gather(isa, parts(w, c), x, batch, y, epilogue);
+    }
     match w.column_indices() {
         Columns::U16(c) => linear(isa, parts(w, c), x, batch, y, epilogue, w.shape()),
         Columns::U32(c) => linear(isa, parts(w, c), x, batch, y, epilogue, w.shape()),
@@ -232,4 +241,40 @@ fn linear<I: ColumnIndex>(
             },
         ),
     }
+}
+
+/// The CSR linear product with hardware gathers (AVX2, AVX-512), u16
+/// columns. Lengths were checked by the caller.
+#[cfg(target_arch = "x86_64")]
+fn linear_csr_gather(
+    isa: Isa,
+    w: Parts<'_, u16>,
+    x: &[f32],
+    batch: usize,
+    y: &mut [f32],
+    epilogue: &Epilogue<'_>,
+) -> Result<(), TensorError> {
+    let unavailable = TensorError::IsaUnavailable { isa };
+    let avx512 = match isa {
+        Isa::Avx512 => Some(crate::isa::Avx512Token::new().ok_or(unavailable.clone())?),
+        _ => None,
+    };
+    let avx2 = crate::isa::Avx2Token::new().ok_or(unavailable)?;
+    let (k, m) = (w.cols, w.rows);
+    for i in 0..batch {
+        let x_row = &x[i * k..(i + 1) * k];
+        let y_row = &mut y[i * m..(i + 1) * m];
+        for (out, pair) in y_row.iter_mut().zip(w.block_ptr.windows(2)) {
+            let (start, end) = (pair[0] as usize, pair[1] as usize);
+            let (columns, values) = (&w.columns[start..end], &w.values[start..end]);
+            *out = match avx512 {
+                Some(token) => f32_gather::dot_avx512(token, columns, values, x_row),
+                None => f32_gather::dot_avx2(avx2, columns, values, x_row),
+            };
+        }
+        if !epilogue.is_identity() {
+            epilogue.apply_row(y_row, i, 0);
+        }
+    }
+    Ok(())
 }

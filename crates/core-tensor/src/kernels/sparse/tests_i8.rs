@@ -74,13 +74,6 @@ const SPARSITIES: [f64; 4] = [0.0, 0.5, 0.9, 1.0];
 #[test]
 fn every_kernel_matches_a_dense_product_pointwise() {
     let mut rng = Rng::new(11);
-    let requantize = Requantize::new(
-        vec![QuantMultiplier::new(0.003).expect("valid")],
-        vec![],
-        120,
-        (0, 255),
-    )
-    .expect("valid");
     for kernel in kernels() {
         for shape in BlockShape::ALL {
             for (i, (m, k, n)) in shapes().into_iter().enumerate() {
@@ -94,6 +87,21 @@ fn every_kernel_matches_a_dense_product_pointwise() {
                 let (dense, w) = random_i8(&mut rng, (m, k), shape, sparsity);
                 let x = random_bytes(&mut rng, k * n);
                 let zx = (i * 37 % 256) as u8;
+                // Per-channel multipliers and bias, a clamp like a fused
+                // ReLU6 (alternating with a per-tensor multiplier).
+                let requantize = if i % 2 == 0 {
+                    Requantize::new(
+                        (0..m)
+                            .map(|j| QuantMultiplier::new(0.001 + 0.002 * j as f64).expect("valid"))
+                            .collect(),
+                        (0..m as i32).map(|j| 37 * j - 60).collect(),
+                        120,
+                        (10, 200),
+                    )
+                } else {
+                    Requantize::new(vec![QuantMultiplier::new(0.003).expect("valid")], vec![], 3, (0, 255))
+                }
+                .expect("valid");
                 let expected = dense_sums(&dense, &x, zx, (m, k, n));
                 let label = format!("{} {shape:?} m{m} k{k} n{n} s{sparsity}", kernel.name);
                 let mut sums = vec![i32::MIN; m * n];
