@@ -24,12 +24,11 @@ use pocketnn_tensor::kernels::gemm::{
     Accumulate, Epilogue, MatMut, MatRef, PackedB, gemm_f32, gemm_f32_packed,
 };
 use pocketnn_tensor::kernels::qgemm::{
-    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints,
-    gemm_u8i8,
+    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
 use pocketnn_tensor::kernels::sparse::{
-    BlockShape, SPARSE_I8_KERNELS, SparseI8Matrix, SparseMatrix, SparseQOutput,
-    sparse_linear_f32, sparse_pointwise_f32, sparse_pointwise_u8i8,
+    BlockShape, SPARSE_I8_KERNELS, SparseI8Matrix, SparseMatrix, SparseQOutput, sparse_linear_f32,
+    sparse_pointwise_f32, sparse_pointwise_u8i8,
 };
 use std::hint::black_box;
 
@@ -40,7 +39,10 @@ struct Stream(u64);
 
 impl Stream {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -99,20 +101,26 @@ fn bench_f32_fc1(criterion: &mut Criterion) {
     let a = MatRef::row_major(&x, 1, k).expect("fits");
     let b = MatRef::row_major(&dense, m, k).expect("fits").t();
     let packed = PackedB::pack(isa, b).expect("fits");
-    group.bench_function(BenchmarkId::new(format!("dense-{isa}"), "packed-b"), |bench| {
-        bench.iter(|| {
-            let c = MatMut::row_major(&mut y, 1, m).expect("fits");
-            gemm_f32_packed(isa, a, packed.view(), c, Accumulate::No).expect("runs");
-            black_box(&y);
-        })
-    });
-    group.bench_function(BenchmarkId::new(format!("dense-{isa}"), "strided-b"), |bench| {
-        bench.iter(|| {
-            let c = MatMut::row_major(&mut y, 1, m).expect("fits");
-            gemm_f32(isa, a, b, c, Accumulate::No).expect("runs");
-            black_box(&y);
-        })
-    });
+    group.bench_function(
+        BenchmarkId::new(format!("dense-{isa}"), "packed-b"),
+        |bench| {
+            bench.iter(|| {
+                let c = MatMut::row_major(&mut y, 1, m).expect("fits");
+                gemm_f32_packed(isa, a, packed.view(), c, Accumulate::No).expect("runs");
+                black_box(&y);
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new(format!("dense-{isa}"), "strided-b"),
+        |bench| {
+            bench.iter(|| {
+                let c = MatMut::row_major(&mut y, 1, m).expect("fits");
+                gemm_f32(isa, a, b, c, Accumulate::No).expect("runs");
+                black_box(&y);
+            })
+        },
+    );
     for shape in BlockShape::ALL {
         let dense = sparse_dense(m, k, shape, 3, f32_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
@@ -154,8 +162,7 @@ fn bench_f32_pointwise(criterion: &mut Criterion) {
         let id = BenchmarkId::new(format!("sparse-{isa}"), shape.name());
         group.bench_function(id, |bench| {
             bench.iter(|| {
-                sparse_pointwise_f32(isa, &w, &x, n, &mut y, &Epilogue::default())
-                    .expect("runs");
+                sparse_pointwise_f32(isa, &w, &x, n, &mut y, &Epilogue::default()).expect("runs");
                 black_box(&y);
             })
         });
@@ -217,5 +224,10 @@ fn bench_i8_pointwise(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_f32_fc1, bench_f32_pointwise, bench_i8_pointwise);
+criterion_group!(
+    benches,
+    bench_f32_fc1,
+    bench_f32_pointwise,
+    bench_i8_pointwise
+);
 criterion_main!(benches);

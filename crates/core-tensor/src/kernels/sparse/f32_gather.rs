@@ -6,11 +6,11 @@
 
 use crate::isa::{Avx2Token, Avx512Token};
 use std::arch::x86_64::{
-    __m256i, _mm_loadu_si128, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtepu16_epi32,
-    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_i32gather_ps, _mm256_loadu_ps,
-    _mm256_loadu_si256, _mm256_setzero_ps, _mm512_add_ps, _mm512_cvtepu16_epi32,
-    _mm512_fmadd_ps, _mm512_i32gather_ps, _mm512_loadu_ps, _mm512_reduce_add_ps,
-    _mm512_setzero_ps, _mm_add_ps, _mm_cvtss_f32, _mm_hadd_ps,
+    __m256i, _mm_add_ps, _mm_cvtss_f32, _mm_hadd_ps, _mm_loadu_si128, _mm256_add_ps,
+    _mm256_castps256_ps128, _mm256_cvtepu16_epi32, _mm256_extractf128_ps, _mm256_fmadd_ps,
+    _mm256_i32gather_ps, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_setzero_ps, _mm512_add_ps,
+    _mm512_cvtepu16_epi32, _mm512_fmadd_ps, _mm512_i32gather_ps, _mm512_loadu_ps,
+    _mm512_reduce_add_ps, _mm512_setzero_ps,
 };
 
 /// `Σ values[j] · x[columns[j]]` on AVX-512.

@@ -11,6 +11,7 @@
 
 use super::i8_epilogue::RequantizeRun;
 use super::i8_matrix::SparseI8Matrix;
+use super::matrix::{BlockShape, ColumnIndex, Columns, SparseMatrix};
 use super::{check_len, checked_len};
 use crate::error::TensorError;
 use crate::features::Feature;
@@ -355,7 +356,7 @@ fn pointwise_reference(
 
 /// The `(column, weight)` pairs stored for `row`.
 fn row_entries<'a>(
-    matrix: &'a super::SparseMatrix<i8>,
+    matrix: &'a SparseMatrix<i8>,
     columns: &'a [u32],
     row: usize,
 ) -> impl Iterator<Item = (usize, i8)> + 'a {
@@ -396,24 +397,59 @@ pub fn sparse_linear_u8i8(
     check_len(x.len(), batch, k)?;
     out.check(batch, m)?;
     let matrix = w.matrix();
-    let columns = matrix.columns();
     let mut sums = vec![0i32; m];
     for i in 0..batch {
         let x_row = &x[i * k..(i + 1) * k];
-        for (row, s) in sums.iter_mut().enumerate() {
-            let dot = dot_row(matrix, &columns, row, x_row);
-            *s = dot.wrapping_sub(i32::from(x_zero).wrapping_mul(w.row_sums()[row]));
+        match matrix.column_indices() {
+            Columns::U16(c) => linear_row(matrix, c, x_row, &mut sums),
+            Columns::U32(c) => linear_row(matrix, c, x_row, &mut sums),
+        }
+        for (s, &row_sum) in sums.iter_mut().zip(w.row_sums()) {
+            *s = s.wrapping_sub(i32::from(x_zero).wrapping_mul(row_sum));
         }
         out.store(i * m, &sums, |j| j, |_| i);
     }
     Ok(())
 }
 
-/// `Σ W[row, c] · x[c]` in four independent i32 sums.
-fn dot_row(matrix: &super::SparseMatrix<i8>, columns: &[u32], row: usize, x: &[u8]) -> i32 {
-    let mut partial = [0i32; 4];
-    for (i, (c, value)) in row_entries(matrix, columns, row).enumerate() {
-        partial[i % 4] += i32::from(value) * i32::from(x[c]);
+/// `sums[row] = Σ W[row, c] · x[c]` for every row.
+fn linear_row<I: ColumnIndex>(
+    matrix: &SparseMatrix<i8>,
+    columns: &[I],
+    x: &[u8],
+    sums: &mut [i32],
+) {
+    match matrix.shape() {
+        BlockShape::Csr => linear_row_blocks::<I, 1, 1>(matrix, columns, x, sums),
+        BlockShape::Row1x4 => linear_row_blocks::<I, 1, 4>(matrix, columns, x, sums),
+        BlockShape::Col4x1 => linear_row_blocks::<I, 4, 1>(matrix, columns, x, sums),
     }
-    partial.iter().fold(0i32, |a, &b| a.wrapping_add(b))
+}
+
+/// [`linear_row`] for blocks of `R × C`, four independent partial sums per
+/// row (exact: every partial is a sub-sum of a sum that fits in i32).
+fn linear_row_blocks<I: ColumnIndex, const R: usize, const C: usize>(
+    matrix: &SparseMatrix<i8>,
+    columns: &[I],
+    x: &[u8],
+    sums: &mut [i32],
+) {
+    let values = matrix.values();
+    for (b, pair) in matrix.block_ptr().windows(2).enumerate() {
+        let mut partial = [[0i32; 4]; R];
+        for j in pair[0] as usize..pair[1] as usize {
+            let x_block = &x[columns[j].get()..][..C];
+            let v = &values[j * R * C..][..R * C];
+            for (r, p) in partial.iter_mut().enumerate() {
+                for (c, &xv) in x_block.iter().enumerate() {
+                    p[(j + c) % 4] += i32::from(v[r * C + c]) * i32::from(xv);
+                }
+            }
+        }
+        for (r, p) in partial.iter().enumerate() {
+            if let Some(s) = sums.get_mut(b * R + r) {
+                *s = p.iter().fold(0i32, |a, &q| a.wrapping_add(q));
+            }
+        }
+    }
 }

@@ -46,11 +46,11 @@ use crate::kernels::simd::run_on;
 use f32_kernels::{Linear, Parts, Pointwise};
 use matrix::{ColumnIndex, Columns};
 
-mod f32_kernels;
 #[cfg(target_arch = "x86_64")]
 mod f32_gather;
-mod i8_kernels;
+mod f32_kernels;
 mod i8_epilogue;
+mod i8_kernels;
 mod i8_matrix;
 mod matrix;
 mod reference;

@@ -99,7 +99,12 @@ fn every_kernel_matches_a_dense_product_pointwise() {
                         (10, 200),
                     )
                 } else {
-                    Requantize::new(vec![QuantMultiplier::new(0.003).expect("valid")], vec![], 3, (0, 255))
+                    Requantize::new(
+                        vec![QuantMultiplier::new(0.003).expect("valid")],
+                        vec![],
+                        3,
+                        (0, 255),
+                    )
                 }
                 .expect("valid");
                 let expected = dense_sums(&dense, &x, zx, (m, k, n));
