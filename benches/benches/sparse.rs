@@ -24,7 +24,8 @@ use pocketnn_tensor::kernels::gemm::{
     Accumulate, Epilogue, MatMut, MatRef, PackedB, gemm_f32, gemm_f32_packed,
 };
 use pocketnn_tensor::kernels::qgemm::{
-    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
+    I8_GEMM_KERNELS, PackedI8B, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints,
+    gemm_u8i8,
 };
 use pocketnn_tensor::kernels::sparse::{
     BlockShape, SPARSE_I8_KERNELS, SparseI8Matrix, SparseMatrix, SparseQOutput, sparse_linear_f32,
@@ -180,29 +181,49 @@ fn bench_i8_pointwise(criterion: &mut Criterion) {
     let multiplier = QuantMultiplier::new(2e-4).expect("valid");
     let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
     let mut y = vec![0u8; m * n];
-    // Dense, as the int8 convolution runs it: A = Xᵀ (pixels × k, the
-    // transposition included in the timing), B = Wᵀ packed once.
+    // Dense, every int8 GEMM kernel but the scalar one, B = Wᵀ packed once,
+    // A = Xᵀ (pixels × k): once with the NCHW → pixel-major transposition
+    // timed (what the int8 convolution pays, as its im2col), once without.
     let dense = sparse_dense(m, k, BlockShape::Csr, 8, i8_value);
-    let kernel = QGemmKernel::best_for(Isa::best());
-    let packed = PackedI8B::pack(&kernel, &dense, (k, m), (1, k)).expect("fits");
     let mut xt = vec![0u8; n * k];
-    group.bench_function(BenchmarkId::new("dense", kernel.name), |bench| {
-        bench.iter(|| {
-            for (c, row) in x.chunks_exact(n).enumerate() {
-                for (p, &v) in row.iter().enumerate() {
-                    xt[p * k + c] = v;
-                }
+    let transpose = |xt: &mut [u8]| {
+        for (c, row) in x.chunks_exact(n).enumerate() {
+            for (p, &v) in row.iter().enumerate() {
+                xt[p * k + c] = v;
             }
-            let out = QOutput::U8 {
-                c: &mut y,
-                row_stride: m,
-                requantize: &requantize,
+        }
+    };
+    transpose(&mut xt);
+    let dense_kernels = I8_GEMM_KERNELS
+        .iter()
+        .filter(|kernel| kernel.is_available() && kernel.isa != Isa::Scalar);
+    for kernel in dense_kernels {
+        let packed = PackedI8B::pack(kernel, &dense, (k, m), (1, k)).expect("fits");
+        for with_transpose in [true, false] {
+            let what = if with_transpose {
+                "with-transpose"
+            } else {
+                "pixel-major-x"
             };
-            let a = U8Matrix::row_major(&xt, n, k).expect("fits");
-            gemm_u8i8(&kernel, a, ZeroPoints::PerTensor(128), &packed, &[], out).expect("runs");
-            black_box(&y);
-        })
-    });
+            let id = BenchmarkId::new(format!("dense-{}", kernel.name), what);
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    if with_transpose {
+                        transpose(&mut xt);
+                    }
+                    let out = QOutput::U8 {
+                        c: &mut y,
+                        row_stride: m,
+                        requantize: &requantize,
+                    };
+                    let a = U8Matrix::row_major(&xt, n, k).expect("fits");
+                    gemm_u8i8(kernel, a, ZeroPoints::PerTensor(128), &packed, &[], out)
+                        .expect("runs");
+                    black_box(&y);
+                })
+            });
+        }
+    }
     for shape in BlockShape::ALL {
         let dense = sparse_dense(m, k, shape, 9, i8_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");

@@ -37,13 +37,15 @@ unsafe fn dot_avx512_unchecked(columns: &[u16], values: &[f32], x: &[f32]) -> f3
     while j + 32 <= columns.len() {
         for (h, a) in acc.iter_mut().enumerate() {
             let at = j + 16 * h;
-            // SAFETY: at + 16 <= len for both slices.
-            let idx = unsafe { _mm256_loadu_si256(columns.as_ptr().add(at).cast::<__m256i>()) };
+            let idx = &columns[at..at + 16];
+            // SAFETY: `idx` holds the 16 indices read.
+            let idx = unsafe { _mm256_loadu_si256(idx.as_ptr().cast::<__m256i>()) };
             let idx = _mm512_cvtepu16_epi32(idx);
             // SAFETY: every index is below x.len() (the caller's contract).
             let xv = unsafe { _mm512_i32gather_ps::<4>(idx, x.as_ptr().cast()) };
-            // SAFETY: at + 16 <= values.len().
-            let v = unsafe { _mm512_loadu_ps(values.as_ptr().add(at)) };
+            let v = &values[at..at + 16];
+            // SAFETY: `v` holds the 16 values read.
+            let v = unsafe { _mm512_loadu_ps(v.as_ptr()) };
             *a = _mm512_fmadd_ps(v, xv, *a);
         }
         j += 32;
@@ -73,13 +75,15 @@ unsafe fn dot_avx2_unchecked(columns: &[u16], values: &[f32], x: &[f32]) -> f32 
     while j + 16 <= columns.len() {
         for (h, a) in acc.iter_mut().enumerate() {
             let at = j + 8 * h;
-            // SAFETY: at + 8 <= len for both slices.
-            let idx = unsafe { _mm_loadu_si128(columns.as_ptr().add(at).cast()) };
+            let idx = &columns[at..at + 8];
+            // SAFETY: `idx` holds the 8 indices read.
+            let idx = unsafe { _mm_loadu_si128(idx.as_ptr().cast()) };
             let idx = _mm256_cvtepu16_epi32(idx);
             // SAFETY: every index is below x.len() (the caller's contract).
             let xv = unsafe { _mm256_i32gather_ps::<4>(x.as_ptr(), idx) };
-            // SAFETY: at + 8 <= values.len().
-            let v = unsafe { _mm256_loadu_ps(values.as_ptr().add(at)) };
+            let v = &values[at..at + 8];
+            // SAFETY: `v` holds the 8 values read.
+            let v = unsafe { _mm256_loadu_ps(v.as_ptr()) };
             *a = _mm256_fmadd_ps(v, xv, *a);
         }
         j += 16;

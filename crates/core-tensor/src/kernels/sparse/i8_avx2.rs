@@ -26,17 +26,18 @@ pub(crate) fn block_row<const R: usize>(
     entries.check::<R>(packed, n_pad, sums);
     let (groups, words) = (entries.groups, entries.words);
     for tile in (0..n_pad).step_by(PIXEL_TILE) {
-        // SAFETY: the token proves AVX2; `check` proved that every group of
-        // `groups` addresses `n_pad · 4` bytes inside `packed`, that `words`
-        // holds R per entry and `sums` R · n_pad values, and `tile + 16 <=
-        // n_pad`.
-        unsafe {
-            if R == 1 {
-                tile_avx2::<R, 4>(groups, words, packed.as_ptr(), n_pad, tile, sums);
-            } else {
-                tile_avx2::<R, 2>(groups, words, packed.as_ptr(), n_pad, tile, sums);
-                tile_avx2::<R, 2>(groups, words, packed.as_ptr(), n_pad, tile + 8, sums);
-            }
+        let packed = packed.as_ptr();
+        if R == 1 {
+            // SAFETY: the token proves AVX2; `check` proved that every group
+            // of `groups` addresses `n_pad · 4` bytes inside `packed`, that
+            // `words` holds R per entry and `sums` R · n_pad values, and
+            // `tile + 16 <= n_pad`.
+            unsafe { tile_avx2::<R, 4>(groups, words, packed, n_pad, tile, sums) };
+        } else {
+            // SAFETY: as above, for pixels tile .. tile + 8.
+            unsafe { tile_avx2::<R, 2>(groups, words, packed, n_pad, tile, sums) };
+            // SAFETY: as above, for pixels tile + 8 .. tile + 16.
+            unsafe { tile_avx2::<R, 2>(groups, words, packed, n_pad, tile + 8, sums) };
         }
     }
     Some(())

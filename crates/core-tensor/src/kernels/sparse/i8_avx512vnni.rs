@@ -30,22 +30,24 @@ pub(crate) fn block_row<const R: usize>(
     let mut tile = 0;
     while tile < n_pad {
         let wide = if R == 1 { WIDE } else { 2 };
-        // SAFETY: the CPU has AVX-512 VNNI (checked above); `check` proved
-        // that every group addresses `n_pad · 4` bytes inside `packed`, that
-        // `words` holds R per entry and `sums` R · n_pad values; the tile
-        // stays below `n_pad` (a multiple of 16).
-        unsafe {
-            if tile + wide * PIXEL_TILE <= n_pad {
-                if R == 1 {
-                    tile_vnni::<R, WIDE>(groups, words, packed.as_ptr(), n_pad, tile, sums);
-                } else {
-                    tile_vnni::<R, 2>(groups, words, packed.as_ptr(), n_pad, tile, sums);
-                }
-                tile += wide * PIXEL_TILE;
-            } else {
-                tile_vnni::<R, 1>(groups, words, packed.as_ptr(), n_pad, tile, sums);
-                tile += PIXEL_TILE;
-            }
+        let packed = packed.as_ptr();
+        // SAFETY (all three calls): the CPU has AVX-512 VNNI (checked
+        // above); `check` proved that every group addresses `n_pad · 4`
+        // bytes inside `packed`, that `words` holds R per entry and `sums`
+        // R · n_pad values; each branch keeps its tile below `n_pad` (a
+        // multiple of 16).
+        if tile + wide * PIXEL_TILE <= n_pad && R == 1 {
+            // SAFETY: see above.
+            unsafe { tile_vnni::<R, WIDE>(groups, words, packed, n_pad, tile, sums) };
+            tile += wide * PIXEL_TILE;
+        } else if tile + wide * PIXEL_TILE <= n_pad {
+            // SAFETY: see above.
+            unsafe { tile_vnni::<R, 2>(groups, words, packed, n_pad, tile, sums) };
+            tile += wide * PIXEL_TILE;
+        } else {
+            // SAFETY: see above.
+            unsafe { tile_vnni::<R, 1>(groups, words, packed, n_pad, tile, sums) };
+            tile += PIXEL_TILE;
         }
     }
     Some(())

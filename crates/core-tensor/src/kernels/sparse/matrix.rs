@@ -311,14 +311,20 @@ impl<T: SparseElement> SparseMatrix<T> {
         let (br, bc) = (self.shape.block_rows(), self.shape.block_cols());
         let columns = self.columns();
         for (b, pair) in self.block_ptr.windows(2).enumerate() {
-            for j in pair[0] as usize..pair[1] as usize {
+            let blocks = pair[0] as usize..pair[1] as usize;
+            for (j, &first) in columns
+                .iter()
+                .enumerate()
+                .take(blocks.end)
+                .skip(blocks.start)
+            {
                 for r in 0..br {
                     let row = b * br + r;
                     if row >= self.rows {
                         continue;
                     }
                     for q in 0..bc {
-                        let col = columns[j] as usize + q;
+                        let col = first as usize + q;
                         dense[row * self.cols + col] = self.values[j * br * bc + r * bc + q];
                     }
                 }

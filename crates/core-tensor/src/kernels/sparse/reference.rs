@@ -16,9 +16,9 @@ fn row_dot(w: &SparseMatrix<f32>, columns: &[u32], row: usize, x_at: impl Fn(usi
         w.block_ptr()[block_row + 1] as usize,
     );
     let mut sum = 0.0f32;
-    for j in start..end {
+    for (j, &first) in columns.iter().enumerate().take(end).skip(start) {
         for q in 0..bc {
-            sum += w.values()[j * br * bc + r * bc + q] * x_at(columns[j] as usize + q);
+            sum += w.values()[j * br * bc + r * bc + q] * x_at(first as usize + q);
         }
     }
     sum
