@@ -8,8 +8,10 @@
 //! * `sparse-f32-pointwise`: a MobileNet-like 1×1 convolution (256 → 256
 //!   channels, 14×14 pixels) in f32, dense GEMM against `sparse_pointwise_f32`;
 //! * `sparse-i8-pointwise`: the same convolution in int8 (u8 activations,
-//!   requantized u8 output): the dense int8 GEMM (best kernel, weights
-//!   packed) against `sparse_pointwise_u8i8` of every int8 sparse kernel.
+//!   requantized u8 output): the dense int8 GEMM (every SIMD kernel of this
+//!   CPU, weights packed, activations transposed to pixel-major inside the
+//!   timing or beforehand) against `sparse_pointwise_u8i8` of every int8
+//!   sparse kernel.
 //!
 //! Throughput counts the dense operations (a multiply-add counts 2), so
 //! the figures of one group compare directly.
