@@ -15,7 +15,7 @@
 
 use super::matrix::ColumnIndex;
 use crate::kernels::gemm::Epilogue;
-use crate::kernels::simd::{Simd, SimdKernel};
+use crate::kernels::simd::{MAX_LANES, Simd, SimdKernel};
 
 /// The borrowed structure of a matrix, columns typed.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +53,20 @@ impl<I: ColumnIndex, const R: usize, const C: usize, const TW: usize> SimdKernel
             epilogue,
         } = self;
         let lanes = S::LANES;
+        // The last `n % lanes` columns of X, zero padded to one vector, so
+        // that the ragged end runs as one more vector tile.
+        let tail_start = n - n % lanes;
+        let x_tail: Vec<f32> = if tail_start < n {
+            x.chunks_exact(n)
+                .flat_map(|row| {
+                    let mut padded = [0.0f32; MAX_LANES];
+                    padded[..n - tail_start].copy_from_slice(&row[tail_start..]);
+                    padded.into_iter().take(lanes)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (b, pair) in w.block_ptr.windows(2).enumerate() {
             let blocks = (pair[0] as usize, pair[1] as usize);
             let row0 = b * R;
@@ -67,20 +81,12 @@ impl<I: ColumnIndex, const R: usize, const C: usize, const TW: usize> SimdKernel
                 tile::<S, I, R, C, 1>(s, w, blocks, x, n, n0, out);
                 n0 += lanes;
             }
-            for col in n0..n {
-                let mut acc = [0.0f32; R];
-                for j in blocks.0..blocks.1 {
-                    let first = w.columns[j].get();
-                    let v = &w.values[j * R * C..][..R * C];
-                    for c in 0..C {
-                        let xv = x[(first + c) * n + col];
-                        for (r, a) in acc.iter_mut().enumerate() {
-                            *a += v[r * C + c] * xv;
-                        }
-                    }
-                }
-                for (r, a) in acc.iter().take(rows_here).enumerate() {
-                    out[r * n + col] = *a;
+            if n0 < n {
+                let mut tail = [0.0f32; 4 * MAX_LANES];
+                let tail = &mut tail[..rows_here * lanes];
+                tile::<S, I, R, C, 1>(s, w, blocks, &x_tail, lanes, 0, tail);
+                for r in 0..rows_here {
+                    out[r * n + n0..(r + 1) * n].copy_from_slice(&tail[r * lanes..][..n - n0]);
                 }
             }
             if !epilogue.is_identity() {
@@ -106,7 +112,11 @@ fn tile<S: Simd, I: ColumnIndex, const R: usize, const C: usize, const T: usize>
 ) {
     let lanes = S::LANES;
     let zero = s.splat(0.0);
-    let mut acc = [[zero; T]; R];
+    // Two sets of accumulators for single-row blocks, used in turn, so that
+    // consecutive non-zeros do not wait on each other's multiply-add (a 4×1
+    // block already feeds 4 · T independent accumulators).
+    let mut acc = [[[zero; T]; R]; 2];
+    let mut set = 0;
     for j in blocks.0..blocks.1 {
         let first = w.columns[j].get();
         let v = &w.values[j * R * C..][..R * C];
@@ -116,18 +126,22 @@ fn tile<S: Simd, I: ColumnIndex, const R: usize, const C: usize, const T: usize>
             for (t, xt) in xv.iter_mut().enumerate() {
                 *xt = s.load(&x_row[t * lanes..]);
             }
-            for (r, acc_r) in acc.iter_mut().enumerate() {
+            for (r, acc_r) in acc[set].iter_mut().enumerate() {
                 let wv = s.splat(v[r * C + c]);
                 for (a, &xt) in acc_r.iter_mut().zip(&xv) {
                     *a = s.mul_add(wv, xt, *a);
                 }
             }
+            if R == 1 {
+                set ^= 1;
+            }
         }
     }
     let rows_here = out.len() / n;
-    for (r, acc_r) in acc.iter().take(rows_here).enumerate() {
-        for (t, &a) in acc_r.iter().enumerate() {
-            s.store(&mut out[r * n + n0 + t * lanes..], a);
+    for r in 0..rows_here {
+        for t in 0..T {
+            let sum = s.add(acc[0][r][t], acc[1][r][t]);
+            s.store(&mut out[r * n + n0 + t * lanes..], sum);
         }
     }
 }
