@@ -13,17 +13,22 @@ use std::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_setzero_ps,
 };
 
-/// `Σ values[j] · x[columns[j]]` on AVX-512.
+/// `Σ values[j] · x[columns[j]]` on AVX-512. Panics unless `columns` and
+/// `values` are equally long.
 ///
-/// Panics unless `columns` and `values` have the same length and every
-/// column is below `x.len()`... checked by the caller's validation: see
-/// [`dot_avx512`]'s safety contract.
-pub(crate) fn dot_avx512(_token: Avx512Token, columns: &[u16], values: &[f32], x: &[f32]) -> f32 {
+/// # Safety
+/// Every column must be below `x.len()` (true for the columns of a
+/// validated `SparseMatrix` and an `x` row of its `cols` values).
+pub(crate) unsafe fn dot_avx512(
+    _token: Avx512Token,
+    columns: &[u16],
+    values: &[f32],
+    x: &[f32],
+) -> f32 {
     assert_eq!(columns.len(), values.len(), "one value per column");
-    // SAFETY: the token proves AVX-512; `columns` and `values` are equally
-    // long, and every column is below `x.len()` (validated when the matrix
-    // was built; the entry point checked `x`'s length), so every gathered
-    // address is inside `x`.
+    // SAFETY: the token proves AVX-512; the lengths were just checked and
+    // the columns are below `x.len()` (this function's contract), so every
+    // gathered address is inside `x`.
     unsafe { dot_avx512_unchecked(columns, values, x) }
 }
 
@@ -58,7 +63,15 @@ unsafe fn dot_avx512_unchecked(columns: &[u16], values: &[f32], x: &[f32]) -> f3
 }
 
 /// `Σ values[j] · x[columns[j]]` on AVX2 (see [`dot_avx512`]).
-pub(crate) fn dot_avx2(_token: Avx2Token, columns: &[u16], values: &[f32], x: &[f32]) -> f32 {
+///
+/// # Safety
+/// Every column must be below `x.len()`.
+pub(crate) unsafe fn dot_avx2(
+    _token: Avx2Token,
+    columns: &[u16],
+    values: &[f32],
+    x: &[f32],
+) -> f32 {
     assert_eq!(columns.len(), values.len(), "one value per column");
     // SAFETY: the token proves AVX2 + FMA; lengths and indices as in
     // `dot_avx512`.

@@ -268,8 +268,12 @@ fn linear_csr_gather(
             let (start, end) = (pair[0] as usize, pair[1] as usize);
             let (columns, values) = (&w.columns[start..end], &w.values[start..end]);
             *out = match avx512 {
-                Some(token) => f32_gather::dot_avx512(token, columns, values, x_row),
-                None => f32_gather::dot_avx2(avx2, columns, values, x_row),
+                // SAFETY: the columns of a `SparseMatrix` were validated to
+                // be below `cols` on construction, and `x_row` holds `cols`
+                // values (its length was checked by the caller).
+                Some(token) => unsafe { f32_gather::dot_avx512(token, columns, values, x_row) },
+                // SAFETY: as above.
+                None => unsafe { f32_gather::dot_avx2(avx2, columns, values, x_row) },
             };
         }
         if !epilogue.is_identity() {
