@@ -116,26 +116,33 @@ fn tile<S: Simd, I: ColumnIndex, const R: usize, const C: usize, const T: usize>
     // consecutive non-zeros do not wait on each other's multiply-add (a 4×1
     // block already feeds 4 · T independent accumulators).
     let mut acc = [[[zero; T]; R]; 2];
-    let mut set = 0;
-    for j in blocks.0..blocks.1 {
-        let first = w.columns[j].get();
-        let v = &w.values[j * R * C..][..R * C];
-        for c in 0..C {
-            let x_row = &x[(first + c) * n + n0..][..T * lanes];
-            let mut xv = [zero; T];
-            for (t, xt) in xv.iter_mut().enumerate() {
-                *xt = s.load(&x_row[t * lanes..]);
+    // Blocks in pairs, so that the set each non-zero goes to is known at
+    // compile time (a run-time index would keep the accumulators in memory).
+    let mut j = blocks.0;
+    while j < blocks.1 {
+        let count = (blocks.1 - j).min(2);
+        for u in 0..2 {
+            if u == count {
+                break;
             }
-            for (r, acc_r) in acc[set].iter_mut().enumerate() {
-                let wv = s.splat(v[r * C + c]);
-                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
-                    *a = s.mul_add(wv, xt, *a);
+            let first = w.columns[j + u].get();
+            let v = &w.values[(j + u) * R * C..][..R * C];
+            for c in 0..C {
+                let set = if R == 1 { (u * C + c) % 2 } else { 0 };
+                let x_row = &x[(first + c) * n + n0..][..T * lanes];
+                let mut xv = [zero; T];
+                for (t, xt) in xv.iter_mut().enumerate() {
+                    *xt = s.load(&x_row[t * lanes..]);
+                }
+                for (r, acc_r) in acc[set].iter_mut().enumerate() {
+                    let wv = s.splat(v[r * C + c]);
+                    for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                        *a = s.mul_add(wv, xt, *a);
+                    }
                 }
             }
-            if R == 1 {
-                set ^= 1;
-            }
         }
+        j += count;
     }
     let rows_here = out.len() / n;
     for r in 0..rows_here {
