@@ -114,4 +114,11 @@ pub enum TensorError {
         /// What is wrong.
         reason: String,
     },
+    /// A sparse matrix's raw parts are inconsistent (an offset or index out
+    /// of range, a length that does not match, unsorted indices ...).
+    #[error("invalid sparse matrix: {reason}")]
+    InvalidSparseMatrix {
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -187,6 +187,14 @@ impl Requantize {
         }
     }
 
+    /// Column `j`'s multiplier, bias (0 when there is none), output zero
+    /// point and clamp range.
+    pub(crate) fn channel(&self, j: usize) -> (QuantMultiplier, i32, u8, (u8, u8)) {
+        let bias = self.bias.get(j).copied().unwrap_or(0);
+        let multiplier = per(&self.multipliers, j);
+        (multiplier, bias, self.out_zero, (self.min, self.max))
+    }
+
     /// The u8 value for sum `acc` in column `j` (the reference form).
     #[inline]
     pub(crate) fn apply(&self, acc: i32, j: usize) -> u8 {
@@ -206,7 +214,7 @@ const I32_MAX: i64 = i32::MAX as i64;
 /// `clamp(zero + round(x · m), min, max)` for `x` in i32 range: the
 /// branch-free form of [`Requantize::apply`].
 #[inline(always)]
-fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, (min, max): (i64, i64)) -> u8 {
+pub(crate) fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, (min, max): (i64, i64)) -> u8 {
     // |x| < 2^31 and mantissa < 2^31: the product fits in i64.
     let product = x * m.mantissa;
     let half_minus_one = (1i64 << (m.shift - 1)) - 1;
@@ -269,7 +277,7 @@ impl Dequantize {
 
     /// The f32 value for sum `acc` in row `i`, column `j`.
     #[inline]
-    fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
+    pub(crate) fn apply(&self, acc: i32, i: usize, j: usize) -> f32 {
         let scaled = acc as f32 * (per(&self.a_scales, i) * per(&self.b_scales, j));
         match self.bias.get(j) {
             Some(&b) => scaled + b,

@@ -29,7 +29,7 @@ use crate::features::Feature;
 use crate::isa::Isa;
 
 mod driver;
-mod epilogue;
+pub(crate) mod epilogue;
 mod pack;
 mod scalar;
 

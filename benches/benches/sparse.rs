@@ -1,0 +1,256 @@
+//! `sparse`: the sparse kernels against the dense ones at the issue's
+//! target shapes, weights 90 % zero (unstructured for CSR, whole blocks for
+//! 1×4 and 4×1), best tier of this CPU:
+//!
+//! * `sparse-f32-fc1`: seed_cnn's fc1 (6272 → 1024) at batch 1: the dense
+//!   f32 GEMM (weight packed once, and strided) against
+//!   `sparse_linear_f32` with CSR, 1×4 and 4×1 weights;
+//! * `sparse-f32-pointwise`: a MobileNet-like 1×1 convolution (256 → 256
+//!   channels, 14×14 pixels) in f32, dense GEMM against `sparse_pointwise_f32`;
+//! * `sparse-i8-pointwise`: the same convolution in int8 (u8 activations,
+//!   requantized u8 output): the dense int8 GEMM (every SIMD kernel of this
+//!   CPU, weights packed, activations transposed to pixel-major inside the
+//!   timing or beforehand) against `sparse_pointwise_u8i8` of every int8
+//!   sparse kernel.
+//!
+//! Throughput counts the dense operations (a multiply-add counts 2), so
+//! the figures of one group compare directly.
+//!
+//! ```text
+//! cargo bench -p pocketnn-benches --bench sparse -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pocketnn_tensor::Isa;
+use pocketnn_tensor::kernels::gemm::{
+    Accumulate, Epilogue, MatMut, MatRef, PackedB, gemm_f32, gemm_f32_packed,
+};
+use pocketnn_tensor::kernels::qgemm::{
+    I8_GEMM_KERNELS, PackedI8B, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints,
+    gemm_u8i8,
+};
+use pocketnn_tensor::kernels::sparse::{
+    BlockShape, SPARSE_I8_KERNELS, SparseI8Matrix, SparseMatrix, SparseQOutput, sparse_linear_f32,
+    sparse_pointwise_f32, sparse_pointwise_u8i8,
+};
+use std::hint::black_box;
+
+const SPARSITY: f64 = 0.9;
+
+/// A deterministic stream of values in `[0, 1)`.
+struct Stream(u64);
+
+impl Stream {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A row-major `rows × cols` matrix whose blocks of `shape` are zero with
+/// probability [`SPARSITY`], the rest from `value`.
+fn sparse_dense<T: Copy + Default>(
+    rows: usize,
+    cols: usize,
+    shape: BlockShape,
+    seed: u64,
+    mut value: impl FnMut(f64) -> T,
+) -> Vec<T> {
+    let mut stream = Stream(seed);
+    let (br, bc) = (shape.block_rows(), shape.block_cols());
+    let mut dense = vec![T::default(); rows * cols];
+    for b in 0..rows.div_ceil(br) {
+        for g in 0..cols.div_ceil(bc) {
+            if stream.next() < SPARSITY {
+                continue;
+            }
+            for r in (b * br..(b + 1) * br).filter(|&r| r < rows) {
+                for c in (g * bc..(g + 1) * bc).filter(|&c| c < cols) {
+                    dense[r * cols + c] = value(stream.next());
+                }
+            }
+        }
+    }
+    dense
+}
+
+fn f32_value(u: f64) -> f32 {
+    (u - 0.5) as f32 + if u < 0.5 { -0.01 } else { 0.01 }
+}
+
+fn i8_value(u: f64) -> i8 {
+    let q = (u * 254.0) as i32 - 127;
+    if q == 0 { 1 } else { q as i8 }
+}
+
+fn filled(len: usize, seed: u64) -> Vec<f32> {
+    let mut stream = Stream(seed);
+    (0..len).map(|_| stream.next() as f32 - 0.5).collect()
+}
+
+fn bench_f32_fc1(criterion: &mut Criterion) {
+    let isa = Isa::best();
+    let (k, m) = (6272, 1024);
+    let mut group = criterion.benchmark_group("sparse-f32-fc1");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((2 * m * k) as u64));
+    let x = filled(k, 1);
+    let mut y = vec![0.0f32; m];
+    // Dense: C (1 × m) = x (1 × k) · Wᵀ, W stored m × k.
+    let dense = sparse_dense(m, k, BlockShape::Csr, 2, f32_value);
+    let a = MatRef::row_major(&x, 1, k).expect("fits");
+    let b = MatRef::row_major(&dense, m, k).expect("fits").t();
+    let packed = PackedB::pack(isa, b).expect("fits");
+    group.bench_function(
+        BenchmarkId::new(format!("dense-{isa}"), "packed-b"),
+        |bench| {
+            bench.iter(|| {
+                let c = MatMut::row_major(&mut y, 1, m).expect("fits");
+                gemm_f32_packed(isa, a, packed.view(), c, Accumulate::No).expect("runs");
+                black_box(&y);
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new(format!("dense-{isa}"), "strided-b"),
+        |bench| {
+            bench.iter(|| {
+                let c = MatMut::row_major(&mut y, 1, m).expect("fits");
+                gemm_f32(isa, a, b, c, Accumulate::No).expect("runs");
+                black_box(&y);
+            })
+        },
+    );
+    for shape in BlockShape::ALL {
+        let dense = sparse_dense(m, k, shape, 3, f32_value);
+        let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
+        let id = BenchmarkId::new(format!("sparse-{isa}"), shape.name());
+        group.bench_function(id, |bench| {
+            bench.iter(|| {
+                sparse_linear_f32(isa, &w, &x, 1, &mut y, &Epilogue::default()).expect("runs");
+                black_box(&y);
+            })
+        });
+    }
+    group.finish();
+}
+
+/// 1×1 convolution, 256 → 256 channels, 14 × 14 pixels.
+const POINTWISE: (usize, usize, usize) = (256, 256, 196);
+
+fn bench_f32_pointwise(criterion: &mut Criterion) {
+    let isa = Isa::best();
+    let (m, k, n) = POINTWISE;
+    let mut group = criterion.benchmark_group("sparse-f32-pointwise");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    let x = filled(k * n, 4);
+    let mut y = vec![0.0f32; m * n];
+    let dense = sparse_dense(m, k, BlockShape::Csr, 5, f32_value);
+    group.bench_function(BenchmarkId::new(format!("dense-{isa}"), "gemm"), |bench| {
+        let w = MatRef::row_major(&dense, m, k).expect("fits");
+        let b = MatRef::row_major(&x, k, n).expect("fits");
+        bench.iter(|| {
+            let c = MatMut::row_major(&mut y, m, n).expect("fits");
+            gemm_f32(isa, w, b, c, Accumulate::No).expect("runs");
+            black_box(&y);
+        })
+    });
+    for shape in BlockShape::ALL {
+        let dense = sparse_dense(m, k, shape, 6, f32_value);
+        let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
+        let id = BenchmarkId::new(format!("sparse-{isa}"), shape.name());
+        group.bench_function(id, |bench| {
+            bench.iter(|| {
+                sparse_pointwise_f32(isa, &w, &x, n, &mut y, &Epilogue::default()).expect("runs");
+                black_box(&y);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_i8_pointwise(criterion: &mut Criterion) {
+    let (m, k, n) = POINTWISE;
+    let mut group = criterion.benchmark_group("sparse-i8-pointwise");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    let mut stream = Stream(7);
+    let x: Vec<u8> = (0..k * n).map(|_| (stream.next() * 256.0) as u8).collect();
+    let multiplier = QuantMultiplier::new(2e-4).expect("valid");
+    let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
+    let mut y = vec![0u8; m * n];
+    // Dense, every int8 GEMM kernel but the scalar one, B = Wᵀ packed once,
+    // A = Xᵀ (pixels × k): once with the NCHW → pixel-major transposition
+    // timed (what the int8 convolution pays, as its im2col), once without.
+    let dense = sparse_dense(m, k, BlockShape::Csr, 8, i8_value);
+    let mut xt = vec![0u8; n * k];
+    let transpose = |xt: &mut [u8]| {
+        for (c, row) in x.chunks_exact(n).enumerate() {
+            for (p, &v) in row.iter().enumerate() {
+                xt[p * k + c] = v;
+            }
+        }
+    };
+    transpose(&mut xt);
+    let dense_kernels = I8_GEMM_KERNELS
+        .iter()
+        .filter(|kernel| kernel.is_available() && kernel.isa != Isa::Scalar);
+    for kernel in dense_kernels {
+        let packed = PackedI8B::pack(kernel, &dense, (k, m), (1, k)).expect("fits");
+        for with_transpose in [true, false] {
+            let what = if with_transpose {
+                "with-transpose"
+            } else {
+                "pixel-major-x"
+            };
+            let id = BenchmarkId::new(format!("dense-{}", kernel.name), what);
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    if with_transpose {
+                        transpose(&mut xt);
+                    }
+                    let out = QOutput::U8 {
+                        c: &mut y,
+                        row_stride: m,
+                        requantize: &requantize,
+                    };
+                    let a = U8Matrix::row_major(&xt, n, k).expect("fits");
+                    gemm_u8i8(kernel, a, ZeroPoints::PerTensor(128), &packed, &[], out)
+                        .expect("runs");
+                    black_box(&y);
+                })
+            });
+        }
+    }
+    for shape in BlockShape::ALL {
+        let dense = sparse_dense(m, k, shape, 9, i8_value);
+        let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
+        let w = SparseI8Matrix::new(w).expect("fits");
+        for kernel in SPARSE_I8_KERNELS.iter().filter(|k| k.is_available()) {
+            let id = BenchmarkId::new(kernel.name, shape.name());
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    let out = SparseQOutput::U8 {
+                        c: &mut y,
+                        requantize: &requantize,
+                    };
+                    sparse_pointwise_u8i8(kernel, &w, &x, 128, n, out).expect("runs");
+                    black_box(&y);
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_f32_fc1,
+    bench_f32_pointwise,
+    bench_i8_pointwise
+);
+criterion_main!(benches);
