@@ -28,7 +28,9 @@ fn compare(variant: &str, test_set: &TestSet) -> (usize, f32) {
     let model = Model::from_bytes(&pnn).unwrap_or_else(|e| panic!("{variant}: load: {e}"));
     let got = test_set.logits(&model);
     let (_, want) = read_npy_f32(&dir.join(format!("{variant}_logits.npy")));
-    assert_eq!(got.len(), want.len(), "{variant}: logits");
+    // All 1000 images' logits; fewer are run under POCKETNN_MNIST_LIMIT.
+    assert!(want.len() >= got.len(), "{variant}: logits");
+    let want = &want[..got.len()];
     let same = got
         .chunks_exact(10)
         .zip(want.chunks_exact(10))
@@ -36,7 +38,7 @@ fn compare(variant: &str, test_set: &TestSet) -> (usize, f32) {
         .count();
     let max_diff = got
         .iter()
-        .zip(&want)
+        .zip(want)
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     let differing = got
         .chunks_exact(10)
@@ -48,7 +50,7 @@ fn compare(variant: &str, test_set: &TestSet) -> (usize, f32) {
          max |logit diff| {max_diff:.2e}, {differing} images with a logit off by more than 1e-4",
         test_set.len(),
         test_set.accuracy(&got),
-        test_set.accuracy(&want),
+        test_set.accuracy(want),
     );
     assert!(
         differing <= test_set.len() / 100,

@@ -49,12 +49,24 @@ fn check(name: &str, quantized_layers: usize) {
          same top-1 on {same}/{}, max |logit diff| {max_diff:.3}, layer bytes {before} -> {after}",
         test_set.len()
     );
+    // On a subset (POCKETNN_MNIST_LIMIT) one image is a whole point or more.
+    let images = test_set.len() as f64;
+    let bound = if test_set.is_full() {
+        0.005
+    } else {
+        2.0 / images
+    };
     assert!(
-        (int8_accuracy - float_accuracy).abs() <= 0.005 + 1e-9,
+        (int8_accuracy - float_accuracy).abs() <= bound + 1e-9,
         "{name}: accuracy {int8_accuracy} vs fp32 {float_accuracy}"
     );
     // Per-row activation quantization flips only near-ties.
-    assert!(same >= test_set.len() * 99 / 100, "{name}: {same} same");
+    let flips = if test_set.is_full() {
+        test_set.len() / 100
+    } else {
+        2
+    };
+    assert!(same + flips >= test_set.len(), "{name}: {same} same");
 }
 
 #[test]
