@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod layer_norm;
 pub mod qgemm;
 pub mod softmax;
+pub mod widen;
 // The masks, f64 accumulators and reductions of the vector layer serve the
 // softmax / normalisation / pooling kernels; until all of them exist some
 // are unused.
