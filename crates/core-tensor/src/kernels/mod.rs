@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod depthwise;
 pub mod gemm;
+pub mod hgemm;
 pub mod layer_norm;
 pub mod qgemm;
 pub mod softmax;
