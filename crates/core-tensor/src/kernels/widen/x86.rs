@@ -19,21 +19,45 @@ impl F16cToken {
     }
 }
 
+/// Widens 8 values.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn widen8(src: &[u16; 8], dst: &mut [f32; 8]) {
+    // SAFETY: `src` holds 8 u16 (16 bytes, read unaligned).
+    let h = unsafe { _mm_loadu_si128(src.as_ptr().cast::<__m128i>()) };
+    let wide = _mm256_cvtph_ps(h);
+    // SAFETY: `dst` holds 8 f32 (32 bytes, written unaligned).
+    unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), wide) };
+}
+
+/// Widens 16 values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,f16c")]
+fn widen16(src: &[f16], dst: &mut [f32]) {
+    assert!(src.len() >= 16 && dst.len() >= 16, "widen16: short slices");
+    // SAFETY: `src` holds at least 16 f16 (32 bytes, read unaligned).
+    let h = unsafe { _mm256_loadu_si256(src.as_ptr().cast()) };
+    let wide = _mm512_cvtph_ps(h);
+    // SAFETY: `dst` holds at least 16 f32 (64 bytes, written unaligned).
+    unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), wide) };
+}
+
+/// The bits of 8 values.
+#[inline(always)]
+fn bits8(src: &[f16]) -> [u16; 8] {
+    let mut block = [0u16; 8];
+    for (b, s) in block.iter_mut().zip(src) {
+        *b = s.to_bits();
+    }
+    block
+}
+
 /// Widens the last `src.len() % 8` values (`dst` as long as `src`) through
 /// a zero-padded block of eight.
 #[target_feature(enable = "avx2,f16c")]
 fn tail_f16c(src: &[f16], dst: &mut [f32]) {
-    let mut block = [0u16; 8];
     let mut out = [0.0f32; 8];
-    for (b, s) in block.iter_mut().zip(src) {
-        *b = s.to_bits();
-    }
-    // SAFETY: `block` holds 8 u16 (16 bytes) and `out` 8 f32 (32 bytes);
-    // unaligned loads and stores are used.
-    unsafe {
-        let h = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_cvtph_ps(h));
-    }
+    widen8(&bits8(src), &mut out);
     dst.copy_from_slice(&out[..dst.len()]);
 }
 
@@ -43,12 +67,11 @@ fn widen_f16c(src: &[f16], dst: &mut [f32]) {
     let mut src_blocks = src.chunks_exact(8);
     let mut dst_blocks = dst.chunks_exact_mut(8);
     for (s, d) in (&mut src_blocks).zip(&mut dst_blocks) {
-        // SAFETY: `s` is 8 f16 (16 bytes, read unaligned), `d` 8 f32 (32
-        // bytes, written unaligned).
-        unsafe {
-            let h = _mm_loadu_si128(s.as_ptr().cast::<__m128i>());
-            _mm256_storeu_ps(d.as_mut_ptr(), _mm256_cvtph_ps(h));
-        }
+        // SAFETY: `s` is 8 f16 (16 bytes, read unaligned).
+        let h = unsafe { _mm_loadu_si128(s.as_ptr().cast::<__m128i>()) };
+        let wide = _mm256_cvtph_ps(h);
+        // SAFETY: `d` is 8 f32 (32 bytes, written unaligned).
+        unsafe { _mm256_storeu_ps(d.as_mut_ptr(), wide) };
     }
     tail_f16c(src_blocks.remainder(), dst_blocks.into_remainder());
 }
@@ -59,23 +82,16 @@ fn widen_avx512(src: &[f16], dst: &mut [f32]) {
     let mut src_blocks = src.chunks_exact(16);
     let mut dst_blocks = dst.chunks_exact_mut(16);
     for (s, d) in (&mut src_blocks).zip(&mut dst_blocks) {
-        // SAFETY: `s` is 16 f16 (32 bytes, read unaligned), `d` 16 f32 (64
-        // bytes, written unaligned).
-        unsafe {
-            let h = _mm256_loadu_si256(s.as_ptr().cast());
-            _mm512_storeu_ps(d.as_mut_ptr(), _mm512_cvtph_ps(h));
-        }
+        widen16(s, d);
     }
     let (src, dst) = (src_blocks.remainder(), dst_blocks.into_remainder());
     let whole = src.len() / 8 * 8;
     let (src_head, src_tail) = src.split_at(whole);
     let (dst_head, dst_tail) = dst.split_at_mut(whole);
     for (s, d) in src_head.chunks_exact(8).zip(dst_head.chunks_exact_mut(8)) {
-        // SAFETY: as above, 8 values (16 bytes in, 32 bytes out).
-        unsafe {
-            let h = _mm_loadu_si128(s.as_ptr().cast::<__m128i>());
-            _mm256_storeu_ps(d.as_mut_ptr(), _mm256_cvtph_ps(h));
-        }
+        let mut out = [0.0f32; 8];
+        widen8(&bits8(s), &mut out);
+        d.copy_from_slice(&out);
     }
     tail_f16c(src_tail, dst_tail);
 }

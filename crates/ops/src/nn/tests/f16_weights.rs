@@ -94,10 +94,13 @@ fn matmul_with_f16_b() {
     );
 }
 
+/// A Conv case: name, X shape, W shape, attributes.
+type ConvCase = (&'static str, [usize; 4], [usize; 4], Vec<Attribute>);
+
 #[test]
 fn conv_with_f16_w() {
     let mut rng = Lcg(5);
-    let cases: [(&str, [usize; 4], [usize; 4], Vec<Attribute>); 5] = [
+    let cases: [ConvCase; 5] = [
         (
             "3x3 im2col",
             [1, 3, 9, 8],
