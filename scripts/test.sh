@@ -63,7 +63,7 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
   QEMU_CPU=max POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=dotprod,i8mm cargo test --workspace --quiet --target aarch64-unknown-linux-gnu -- --nocapture
   # cortex-a76 has dotprod but not i8mm, cortex-a53 neither: the int8
   # kernels needing them must be reported unavailable, and the rest pass.
-  for cpu_features in cortex-a76:dotprod cortex-a53:; do
+  for cpu_features in cortex-a76:dotprod,fp16 cortex-a53:; do
     cpu=${cpu_features%%:*}
     echo "-- QEMU_CPU=$cpu"
     QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=${cpu_features#*:} cargo test --quiet --target aarch64-unknown-linux-gnu -p pocketnn-tensor -p pocketnn-ops

@@ -83,7 +83,10 @@ fn check(name: &str) {
         "{name}: f32 {f32_size} B, fp16 {f16_size} B ({ratio:.4}x); same prediction on {same}/{n}, max |logit diff| {max_diff:.2e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(ratio <= 0.51, "{name}: fp16 file is {ratio:.4} of the f32 file");
+    assert!(
+        ratio <= 0.51,
+        "{name}: fp16 file is {ratio:.4} of the f32 file"
+    );
     assert_eq!(n, 1000);
     assert_eq!(same, n, "{name}: fp16 predictions differ from f32");
     assert!(max_diff > 0.0, "{name}: fp16 weights changed nothing?");
