@@ -67,11 +67,11 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
   # run natively above. The compression tests evaluate on the first 100
   # MNIST test images (POCKETNN_MNIST_LIMIT; their targets are asserted on
   # all 1000 natively); shared_models still checks all 1000 against onnxruntime.
-  QEMU_CPU=max POCKETNN_MNIST_LIMIT=100 POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=dotprod,i8mm cargo test --workspace --quiet --target aarch64-unknown-linux-gnu -- --nocapture \
+  QEMU_CPU=max POCKETNN_MNIST_LIMIT=100 POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=dotprod,i8mm,fp16 cargo test --workspace --quiet --target aarch64-unknown-linux-gnu -- --nocapture \
     --skip vgg19 --skip resnet50_two_threads_equal_one
   # cortex-a76 has dotprod but not i8mm, cortex-a53 neither: the int8
   # kernels needing them must be reported unavailable, and the rest pass.
-  for cpu_features in cortex-a76:dotprod cortex-a53:; do
+  for cpu_features in cortex-a76:dotprod,fp16 cortex-a53:; do
     cpu=${cpu_features%%:*}
     echo "-- QEMU_CPU=$cpu"
     QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=${cpu_features#*:} cargo test --quiet --target aarch64-unknown-linux-gnu -p pocketnn-tensor -p pocketnn-ops

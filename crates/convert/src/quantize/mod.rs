@@ -94,10 +94,3 @@ pub(crate) fn apply(
         Some(Quantization::Fp16) => fp16::apply(graph, options),
     }
 }
-
-/// The error of a quantization mode this build cannot do yet.
-fn not_implemented(mode: Quantization) -> ConvertError {
-    ConvertError::Quantization {
-        reason: format!("--quantize {mode} is not implemented yet"),
-    }
-}

@@ -4,10 +4,12 @@
 pub mod activation;
 pub mod depthwise;
 pub mod gemm;
+pub mod hgemm;
 pub mod layer_norm;
 pub mod qgemm;
 pub mod softmax;
 pub mod sparse;
+pub mod widen;
 // The masks, f64 accumulators and reductions of the vector layer serve the
 // softmax / normalisation / pooling kernels; until all of them exist some
 // are unused.

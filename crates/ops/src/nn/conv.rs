@@ -19,6 +19,7 @@ use super::common::{
 };
 use super::depthwise;
 use super::im2col::im2col;
+use super::weight::{weight_info, weight_input};
 use super::window::{Geometry, WindowAttrs};
 use crate::attrs::Attrs;
 use crate::error::OpResult;
@@ -88,7 +89,7 @@ impl Conv {
     fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<ConvPlan> {
         check_input_count(inputs, 2, 4, "2 to 4")?;
         let x = f32_info(inputs, 0)?.shape;
-        let w = f32_info(inputs, 1)?.shape;
+        let w = weight_info(inputs, 1)?.shape;
         let bias = optional_f32_info(inputs, 2)?;
         if x.len() < 3 {
             return Err(shape_error(format!(
@@ -176,7 +177,8 @@ impl Operator for Conv {
         let plan = self.plan(&infos[..inputs.len()])?;
         check_output_count(outputs.len(), 1, "Conv")?;
         let x = f32_input(inputs, 0)?;
-        let w = f32_input(inputs, 1)?;
+        // An f16 weight is widened for this call (see `super::weight`).
+        let w = weight_input(inputs, 1)?.to_f32(ctx.isa)?;
         let bias = optional_f32_input(inputs, 2)?;
         let residual = optional_f32_input(inputs, 3)?;
         let expected = checked_mul(
@@ -191,7 +193,7 @@ impl Operator for Conv {
             residual,
             activation: self.activation,
         };
-        run_conv(ctx, &plan, x, w, bias, fused, y)
+        run_conv(ctx, &plan, x, &w, bias, fused, y)
     }
 }
 

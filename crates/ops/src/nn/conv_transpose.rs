@@ -9,6 +9,7 @@ use super::common::{
 };
 use super::conv::{MAX_GROUP, start_rows};
 use super::im2col::col2im_add;
+use super::weight::{weight_info, weight_input};
 use super::window::{AutoPad, Axis, Geometry, MAX_SPATIAL_RANK, MAX_WINDOW_VALUE, WindowAttrs};
 use crate::attrs::Attrs;
 use crate::error::{OpError, OpResult};
@@ -84,7 +85,7 @@ impl ConvTranspose {
     fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Plan> {
         check_input_count(inputs, 2, 3, "2 or 3")?;
         let x = f32_info(inputs, 0)?.shape;
-        let w = f32_info(inputs, 1)?.shape;
+        let w = weight_info(inputs, 1)?.shape;
         let bias = optional_f32_info(inputs, 2)?;
         if x.len() < 3 || w.len() != x.len() {
             return Err(shape_error(format!(
@@ -246,7 +247,9 @@ impl Operator for ConvTranspose {
         let plan = self.plan(&infos[..inputs.len()])?;
         check_output_count(outputs.len(), 1, "ConvTranspose")?;
         let x = f32_input(inputs, 0)?;
-        let w = f32_input(inputs, 1)?;
+        // An f16 weight is widened for this call (see `super::weight`).
+        let w = weight_input(inputs, 1)?.to_f32(ctx.isa)?;
+        let w: &[f32] = &w;
         let bias = optional_f32_input(inputs, 2)?;
         let geo = &plan.geo;
         let (s_in, s_out) = (geo.input_size(), geo.output_size());

@@ -8,6 +8,7 @@ use super::common::{
     optional_f32_input, output_slice, shape_error,
 };
 use super::packed::{b_operand, input_view};
+use super::weight::weight_info;
 use crate::attrs::Attrs;
 use crate::error::OpResult;
 use crate::fused::activation_from_attributes;
@@ -61,7 +62,7 @@ impl Gemm {
     fn plan(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<GemmPlan> {
         check_input_count(inputs, 2, 3, "2 or 3")?;
         let a = f32_info(inputs, 0)?.shape;
-        let b = f32_info(inputs, 1)?.shape;
+        let b = weight_info(inputs, 1)?.shape;
         let c = optional_f32_info(inputs, 2)?;
         let (&[a0, a1], &[b0, b1]) = (a, b) else {
             return Err(shape_error(format!(

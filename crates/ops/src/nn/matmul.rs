@@ -6,6 +6,7 @@ use super::common::{
     check_output_count, checked_mul, checked_product, f32_info, f32_input, infos_of, output_slice,
     shape_error,
 };
+use super::weight::{Weight, weight_info, weight_input};
 use crate::attrs::Attrs;
 use crate::error::OpResult;
 use crate::fused::activation_from_attributes;
@@ -58,7 +59,7 @@ impl MatMul {
     fn plan<'s>(&self, inputs: &[Option<InputInfo<'s>>]) -> OpResult<MatMulPlan<'s>> {
         check_input_count(inputs, 2, 2, "2")?;
         let a = f32_info(inputs, 0)?.shape;
-        let b = f32_info(inputs, 1)?.shape;
+        let b = weight_info(inputs, 1)?.shape;
         let (a_batch, m, k) = match a {
             [] => return Err(shape_error("MatMul input A is a scalar")),
             [k] => (&a[..0], 1, *k),
@@ -138,7 +139,7 @@ impl Operator for MatMul {
     fn infer(&self, inputs: &[Option<InputInfo<'_>>]) -> OpResult<Vec<OutputSpec>> {
         let plan = self.plan(inputs)?;
         let mut shape = broadcast_shapes(plan.a_batch, plan.b_batch)?;
-        let (a, b) = (f32_info(inputs, 0)?.shape, f32_info(inputs, 1)?.shape);
+        let (a, b) = (f32_info(inputs, 0)?.shape, weight_info(inputs, 1)?.shape);
         if a.len() > 1 {
             shape.push(plan.m);
         }
@@ -178,15 +179,18 @@ impl Operator for MatMul {
             b.run(ctx, a, c, &self.options(ctx))?;
             return Ok(());
         }
-        let b = f32_input(inputs, 1)?;
+        let b = weight_input(inputs, 1)?;
         for (index, y_i) in y.chunks_exact_mut(mn).enumerate() {
             let (ai, bi) = batch_sources(index, plan.a_batch, plan.b_batch);
             let a_i = MatRef::row_major(&a[ai * mk..][..mk], m, k)?;
-            let b_i = MatRef::row_major(&b[bi * kn..][..kn], k, n)?;
+            let b_i = match b {
+                Weight::F32(b) => GemmB::Strided(MatRef::row_major(&b[bi * kn..][..kn], k, n)?),
+                Weight::F16(b) => GemmB::StridedF16(MatRef::row_major(&b[bi * kn..][..kn], k, n)?),
+            };
             gemm_f32_with(
                 ctx.isa,
                 a_i,
-                GemmB::Strided(b_i),
+                b_i,
                 MatMut::row_major(y_i, m, n)?,
                 &self.options(ctx),
             )?;

@@ -25,6 +25,7 @@ mod norm;
 mod packed;
 mod pool;
 mod pool_2d;
+mod weight;
 pub(crate) mod window;
 
 #[cfg(test)]

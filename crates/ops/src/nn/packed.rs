@@ -4,16 +4,19 @@
 //! A packed weight whose panel width is the session tier's is used in
 //! place (zero-copy from the model file). One packed for another tier
 //! still works: it is unpacked for the call (a slow path, never wrong).
+//! An f16 weight (`--quantize fp16`) is handed to the GEMM as is, which
+//! widens it while packing.
 
 use crate::error::OpResult;
 use crate::operator::RunContext;
 use crate::util;
-use pocketnn_tensor::TensorView;
 use pocketnn_tensor::kernels::gemm::{
     GemmB, GemmOptions, MatMut, MatRef, PackedBRef, f32_gemm_kernel, gemm_f32_with,
 };
+use pocketnn_tensor::{TensorView, f16};
 
-use super::common::{expect_f32, shape_error};
+use super::common::shape_error;
+use super::weight::{Weight, expect_weight, weight_of};
 
 /// Where the `B` operand's values are.
 #[derive(Debug)]
@@ -24,6 +27,8 @@ pub(crate) enum BSource<'a> {
     Packed(PackedBRef<'a>),
     /// Packed for another tier: unpacked row-major `k × n` for this call.
     Unpacked(Vec<f32>, usize, usize),
+    /// Half floats (an f16 weight), widened by the GEMM while it packs.
+    StridedF16(MatRef<'a, f16>),
 }
 
 impl BSource<'_> {
@@ -39,6 +44,7 @@ impl BSource<'_> {
             BSource::Strided(b) => GemmB::Strided(*b),
             BSource::Packed(b) => GemmB::Packed(*b),
             BSource::Unpacked(values, k, n) => GemmB::Strided(MatRef::row_major(values, *k, *n)?),
+            BSource::StridedF16(b) => GemmB::StridedF16(*b),
         };
         gemm_f32_with(ctx.isa, a, b, c, options)?;
         Ok(())
@@ -54,7 +60,7 @@ pub(crate) fn b_operand<'a>(
     (k, n): (usize, usize),
     transposed: bool,
 ) -> OpResult<BSource<'a>> {
-    expect_f32(view.dtype(), index)?;
+    expect_weight(view.dtype(), index)?;
     if let Some((packed, packed_transposed)) = view.as_packed_b() {
         let layout = packed.layout();
         if packed_transposed != transposed || (layout.k, layout.n) != (k, n) {
@@ -75,13 +81,17 @@ pub(crate) fn b_operand<'a>(
         }
         return Ok(BSource::Unpacked(packed.to_row_major(false), k, n));
     }
-    let values = view.as_slice::<f32>()?;
-    let b = if transposed {
-        MatRef::row_major(values, n, k)?.t()
-    } else {
-        MatRef::row_major(values, k, n)?
-    };
-    Ok(BSource::Strided(b))
+    let (rows, cols) = if transposed { (n, k) } else { (k, n) };
+    Ok(match weight_of(&view, index)? {
+        Weight::F32(values) => {
+            let b = MatRef::row_major(values, rows, cols)?;
+            BSource::Strided(if transposed { b.t() } else { b })
+        }
+        Weight::F16(values) => {
+            let b = MatRef::row_major(values, rows, cols)?;
+            BSource::StridedF16(if transposed { b.t() } else { b })
+        }
+    })
 }
 
 /// The view of required input `index`.

@@ -21,6 +21,8 @@ use super::matrix::{MatMut, MatRef};
 use super::pack::{pack_a, pack_b, packed_len};
 use super::{Accumulate, Epilogue, PackedBRef};
 use crate::buffer::AlignedBuf;
+use crate::kernels::widen::Widener;
+use half::f16;
 use std::cell::RefCell;
 
 /// The largest `MR × NR` tile any micro-kernel uses (the edge-tile buffer).
@@ -158,7 +160,19 @@ pub(crate) enum BOperand<'a> {
     Strided(MatRef<'a>),
     /// Pre-packed `NR`-column panels of the full depth `k`.
     Packed(PackedBRef<'a>),
+    /// Half floats, any strides; widened with `widener` while packed per
+    /// `KC × NC` block (or per group of rows on the dot-product path).
+    StridedF16 {
+        /// The matrix.
+        b: MatRef<'a, f16>,
+        /// The tier's widening kernel.
+        widener: Widener,
+    },
 }
+
+/// Floats of the buffer the dot-product path widens f16 rows into (64 KB:
+/// in L2 on every target, so the rows are read back from cache).
+const DOT_WIDEN_FLOATS: usize = 16 * 1024;
 
 /// Packing buffers, reused across calls on one thread.
 #[derive(Default)]
@@ -263,6 +277,34 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
         }
         return;
     }
+    // The same with f16 rows: a group of rows is widened into scratch, then
+    // the same dot-product kernel runs on them. Groups are a multiple of 4
+    // rows (the kernels' row grouping), so every output is computed exactly
+    // as from an f32 matrix holding the widened values.
+    if let BOperand::StridedF16 { b, widener } = b
+        && m == 1
+        && a.col_stride() == 1
+        && b.row_stride() == 1
+        && blocking.dot_rows
+    {
+        let overwrite = accumulate == Accumulate::No;
+        let group = (DOT_WIDEN_FLOATS / k / 4 * 4).max(4);
+        let buf = as_floats(&mut scratch.b, group * k);
+        let (a_row, c_row) = (&a.data()[..k], c.row_mut(0));
+        let (data, stride) = (b.data(), b.col_stride());
+        for (g, c_group) in c_row.chunks_mut(group).enumerate() {
+            let rows = c_group.len();
+            for (r, dst) in buf.chunks_exact_mut(k).take(rows).enumerate() {
+                let start = (g * group + r) * stride;
+                widener.widen(&data[start..start + k], dst);
+            }
+            kernel.dot_rows(a_row, &buf[..rows * k], k, c_group, overwrite);
+        }
+        if finish {
+            epilogue.apply_row(c_row, 0, 0);
+        }
+        return;
+    }
     let (mr, nr) = (K::MR, K::NR);
     assert!(
         blocking.fits(mr, nr),
@@ -291,7 +333,11 @@ pub(crate) fn gemm_blocked<K: MicroKernel>(
             // (panels, index of the block's first value, distance between panels)
             let (panels, first, panel_stride): (&[f32], usize, usize) = match b {
                 BOperand::Strided(b) => {
-                    pack_b(b, (pc, jc), (kc, nc), nr, b_buf);
+                    pack_b(b, (pc, jc), (kc, nc), nr, Widener::Scalar, b_buf);
+                    (b_buf, 0, kc * nr)
+                }
+                BOperand::StridedF16 { b, widener } => {
+                    pack_b(b, (pc, jc), (kc, nc), nr, widener, b_buf);
                     (b_buf, 0, kc * nr)
                 }
                 BOperand::Packed(p) => (p.data(), (jc / nr) * k * nr + pc * nr, k * nr),

@@ -5,10 +5,12 @@
 use crate::error::TensorError;
 
 /// A read-only strided matrix view: element `(r, c)` is
-/// `data[r * row_stride + c * col_stride]`.
+/// `data[r * row_stride + c * col_stride]`. The elements are f32 unless
+/// said otherwise (`MatRef<'_, f16>` is a matrix of half floats, accepted
+/// as the `B` operand of the GEMM, which widens it while packing).
 #[derive(Clone, Copy, Debug)]
-pub struct MatRef<'a> {
-    data: &'a [f32],
+pub struct MatRef<'a, T = f32> {
+    data: &'a [T],
     rows: usize,
     cols: usize,
     row_stride: usize,
@@ -44,10 +46,10 @@ fn check_extent(
     Ok(())
 }
 
-impl<'a> MatRef<'a> {
+impl<'a, T: Copy> MatRef<'a, T> {
     /// A strided view; fails if an addressed element lies outside `data`.
     pub fn new(
-        data: &'a [f32],
+        data: &'a [T],
         rows: usize,
         cols: usize,
         row_stride: usize,
@@ -64,7 +66,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// A row-major view (`col_stride` 1, `row_stride` = `cols`).
-    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, TensorError> {
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Result<Self, TensorError> {
         MatRef::new(data, rows, cols, cols, 1)
     }
 
@@ -100,13 +102,13 @@ impl<'a> MatRef<'a> {
     }
 
     /// The slice the view addresses into.
-    pub(crate) fn data(&self) -> &'a [f32] {
+    pub(crate) fn data(&self) -> &'a [T] {
         self.data
     }
 
     /// The `rows × cols` block starting at `(row, col)`; the caller keeps it
     /// inside the matrix.
-    pub(crate) fn sub(&self, row: usize, col: usize, rows: usize, cols: usize) -> MatRef<'a> {
+    pub(crate) fn sub(&self, row: usize, col: usize, rows: usize, cols: usize) -> MatRef<'a, T> {
         if rows == 0 || cols == 0 {
             return MatRef {
                 data: &[],
@@ -125,7 +127,7 @@ impl<'a> MatRef<'a> {
 
     /// Element `(r, c)`; the caller keeps `r < rows`, `c < cols`.
     #[inline(always)]
-    pub(crate) fn at(&self, r: usize, c: usize) -> f32 {
+    pub(crate) fn at(&self, r: usize, c: usize) -> T {
         self.data[r * self.row_stride + c * self.col_stride]
     }
 }

@@ -77,6 +77,11 @@ pub enum GemmB<'a> {
     Strided(MatRef<'a>),
     /// Packed once (see [`PackedB`]); its panel width must be the tier's.
     Packed(PackedBRef<'a>),
+    /// Half floats (f16 weights), any strides: widened to f32 while they
+    /// are packed block by block (the tier's `f16-f32-vcvt` kernel, see
+    /// [`crate::kernels::widen`]). The product equals the f32 GEMM of the
+    /// widened matrix, bit for bit.
+    StridedF16(MatRef<'a, half::f16>),
 }
 
 /// How [`gemm_f32_with`] combines the product with `C`.
@@ -243,6 +248,17 @@ pub fn gemm_f32_with(
                 });
             }
             BOperand::Packed(b)
+        }
+        GemmB::StridedF16(b) => {
+            check_shapes(
+                (a.rows(), a.cols()),
+                (b.rows(), b.cols()),
+                (c.rows(), c.cols()),
+            )?;
+            BOperand::StridedF16 {
+                b,
+                widener: crate::kernels::widen::Widener::for_isa(isa),
+            }
         }
     };
     options.epilogue.check(c.rows(), c.cols())?;

@@ -8,9 +8,58 @@
 //!   `p · NR + c` is `B[row0 + p, col0 + j·NR + c]`. Columns past `nc` are zero.
 //!
 //! Packing reads any strides, so a transposed operand costs nothing extra;
-//! rows or columns with unit stride take a copy fast path.
+//! rows or columns with unit stride take a copy fast path. A half-float `B`
+//! (f16 weights) is widened to f32 while it is packed, with the tier's
+//! `f16-f32-vcvt` kernel: the panels are the same as those of the f32
+//! matrix holding the widened values.
 
 use super::matrix::MatRef;
+use crate::kernels::widen::{Widener, widen_one};
+use half::f16;
+
+/// An element type the B packing reads: f32 (copied) or f16 (widened).
+pub(crate) trait PackElement: Copy {
+    /// True when runs must be widened (then the column-major path widens
+    /// each column's run into a buffer first, instead of per element).
+    const WIDENS: bool;
+
+    /// `dst = src`, converted (same lengths).
+    fn convert_run(widener: Widener, src: &[Self], dst: &mut [f32]);
+
+    /// One value, converted.
+    fn to_f32(self) -> f32;
+}
+
+impl PackElement for f32 {
+    const WIDENS: bool = false;
+
+    #[inline(always)]
+    fn convert_run(_: Widener, src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
+
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl PackElement for f16 {
+    const WIDENS: bool = true;
+
+    #[inline(always)]
+    fn convert_run(widener: Widener, src: &[f16], dst: &mut [f32]) {
+        widener.widen(src, dst);
+    }
+
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        widen_one(self)
+    }
+}
+
+/// Depth of the runs the column-major f16 path widens at once.
+const WIDEN_RUN: usize = 64;
 
 /// The most rows an A panel may have (the largest `MR` of any kernel).
 pub(crate) const MAX_PANEL_ROWS: usize = 16;
@@ -79,12 +128,13 @@ pub(crate) fn pack_a(
 
 /// Packs the `kc × nc` block of `b` at `(row0, col0)` into `nr`-column
 /// panels at the start of `dst` (which must hold `packed_len(nc, nr, kc)`
-/// values).
-pub(crate) fn pack_b(
-    b: MatRef<'_>,
+/// values), widening f16 values with `widener`.
+pub(crate) fn pack_b<T: PackElement>(
+    b: MatRef<'_, T>,
     (row0, col0): (usize, usize),
     (kc, nc): (usize, usize),
     nr: usize,
+    widener: Widener,
     dst: &mut [f32],
 ) {
     if kc == 0 || nc == 0 {
@@ -106,26 +156,44 @@ pub(crate) fn pack_b(
             // Row-major B: every k step is one contiguous run of columns.
             for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
                 let start = (row0 + p) * rs + first_col;
-                group[..cols].copy_from_slice(&data[start..start + cols]);
+                T::convert_run(widener, &data[start..start + cols], &mut group[..cols]);
+            }
+        } else if rs == 1 && cols <= MAX_PANEL_COLS && T::WIDENS {
+            // Column-major f16: widen `WIDEN_RUN` values of each column into
+            // a buffer, then interleave them into the panel.
+            let mut runs = [0.0f32; MAX_PANEL_COLS * WIDEN_RUN];
+            for p0 in (0..kc).step_by(WIDEN_RUN) {
+                let len = WIDEN_RUN.min(kc - p0);
+                for c in 0..cols {
+                    let start = (first_col + c) * cs + row0 + p0;
+                    let run = &mut runs[c * WIDEN_RUN..][..len];
+                    T::convert_run(widener, &data[start..start + len], run);
+                }
+                let rows = panel[p0 * nr..].chunks_exact_mut(nr).take(len);
+                for (p, group) in rows.enumerate() {
+                    for (c, slot) in group[..cols].iter_mut().enumerate() {
+                        *slot = runs[c * WIDEN_RUN + p];
+                    }
+                }
             }
         } else if rs == 1 && cols <= MAX_PANEL_COLS {
             // Column-major B (e.g. a Linear weight used transposed): walk the
             // panel's columns side by side, so that they are read as parallel
             // sequential streams and the panel is written sequentially.
-            let mut sources: [&[f32]; MAX_PANEL_COLS] = [&[]; MAX_PANEL_COLS];
+            let mut sources: [&[T]; MAX_PANEL_COLS] = [&[]; MAX_PANEL_COLS];
             for (c, source) in sources.iter_mut().take(cols).enumerate() {
                 let start = (first_col + c) * cs + row0;
                 *source = &data[start..start + kc];
             }
             for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
                 for (slot, source) in group.iter_mut().zip(&sources[..cols]) {
-                    *slot = source[p];
+                    *slot = source[p].to_f32();
                 }
             }
         } else {
             for (p, group) in panel.chunks_exact_mut(nr).enumerate() {
                 for (c, slot) in group[..cols].iter_mut().enumerate() {
-                    *slot = b.at(row0 + p, first_col + c);
+                    *slot = b.at(row0 + p, first_col + c).to_f32();
                 }
             }
         }

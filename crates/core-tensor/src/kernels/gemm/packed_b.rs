@@ -15,6 +15,7 @@ use super::pack::{pack_b, packed_len};
 use crate::buffer::AlignedBuf;
 use crate::error::TensorError;
 use crate::isa::Isa;
+use crate::kernels::widen::Widener;
 
 /// The shape of a packed `B`: its logical size and the panel width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,7 +142,14 @@ impl PackedB {
             })?;
         let mut buf = AlignedBuf::zeroed(bytes);
         let dst: &mut [f32] = bytemuck::cast_slice_mut(buf.as_bytes_mut());
-        pack_b(b, (0, 0), (layout.k, layout.n), layout.nr, dst);
+        pack_b(
+            b,
+            (0, 0),
+            (layout.k, layout.n),
+            layout.nr,
+            Widener::Scalar,
+            dst,
+        );
         Ok(PackedB { layout, buf })
     }
 

@@ -133,6 +133,10 @@ fn b_columns<'b>(b: BOperand<'b>, first: usize, count: usize) -> BOperand<'b> {
     match b {
         BOperand::Strided(b) => BOperand::Strided(b.sub(0, first, b.rows(), count)),
         BOperand::Packed(p) => BOperand::Packed(p.columns(first, count)),
+        BOperand::StridedF16 { b, widener } => BOperand::StridedF16 {
+            b: b.sub(0, first, b.rows(), count),
+            widener,
+        },
     }
 }
 

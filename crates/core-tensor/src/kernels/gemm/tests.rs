@@ -12,6 +12,7 @@ use super::{f32_gemm_kernel, gemm_f32_reference};
 use crate::isa::Isa;
 
 mod epilogue;
+mod f16_b;
 mod isa_checks;
 mod packed;
 mod prop;

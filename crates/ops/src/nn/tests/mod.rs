@@ -7,6 +7,7 @@
 mod conv;
 mod conv_transpose;
 mod errors;
+mod f16_weights;
 mod fused;
 mod matmul;
 mod norm;
