@@ -68,15 +68,11 @@ unsafe fn load_tile(packed: *const u8, g: u32, n_pad: usize, tile: usize) -> [in
     let base = packed
         .wrapping_add((g as usize * n_pad + tile) * 4)
         .cast::<i8>();
-    // SAFETY: the 64 bytes read are inside `packed` (the caller's contract).
-    unsafe {
-        [
-            vld1q_s8(base),
-            vld1q_s8(base.wrapping_add(16)),
-            vld1q_s8(base.wrapping_add(32)),
-            vld1q_s8(base.wrapping_add(48)),
-        ]
-    }
+    std::array::from_fn(|quad| {
+        // SAFETY: the 64 bytes read, 16 per quad, are inside `packed` (the
+        // caller's contract).
+        unsafe { vld1q_s8(base.wrapping_add(16 * quad)) }
+    })
 }
 
 /// Pixels `tile .. tile + 16` of the R rows (smull + sadalp).
