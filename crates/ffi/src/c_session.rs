@@ -191,6 +191,7 @@ pub unsafe extern "C" fn pnn_session_run(
         // SAFETY: per contract a non-NULL pointer is a live `Box`ed session
         // used by this thread only.
         let session = unsafe { session.as_mut() }.ok_or_else(|| FfiError::null("session"))?;
+        session.forget_results();
         let declared = session.model.inputs.len();
         if count > declared {
             return Err(FfiError::new(

@@ -226,6 +226,12 @@ impl PnnSession {
         })
     }
 
+    /// Drops the outputs of the last run: a run that fails, even before it
+    /// reaches [`PnnSession::run`] (bad arguments), leaves none.
+    pub(crate) fn forget_results(&mut self) {
+        self.results = None;
+    }
+
     /// Runs the model. On success the outputs are readable until the next
     /// run; on failure there are none.
     pub(crate) fn run(&mut self, inputs: &[InputRef<'_>]) -> Result<(), FfiError> {

@@ -507,3 +507,40 @@ fn status_names_and_version() {
     let options = pnn_session_options_default();
     assert_eq!(options.threads, 1);
 }
+
+/// Regression (fuzz target `ffi`, 2026-11-29): a run refused before it
+/// reached the model (more inputs than the model has, NULL inputs) left the
+/// previous run's outputs readable; every failed run must leave none.
+#[test]
+fn a_run_refused_for_its_arguments_leaves_no_outputs() {
+    let bytes = common::seed_mlp_pnn();
+    let model = load_buffer(&bytes);
+    let session = new_session(model);
+    let digits = common::digits();
+    let input = digits_input(Some(c"input"), &digits);
+    // SAFETY: throughout this test, live handles, valid or NULL pointers.
+    unsafe {
+        let mut tensor = empty_tensor();
+        assert_eq!(pnn_session_run(session, &input, 1), PNN_OK);
+        assert_eq!(pnn_session_output(session, 0, &mut tensor), PNN_OK);
+        assert_eq!(
+            pnn_session_run(session, &input, 2),
+            PNN_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            pnn_session_output(session, 0, &mut tensor),
+            PNN_ERROR_NO_RESULTS
+        );
+        assert_eq!(pnn_session_run(session, &input, 1), PNN_OK);
+        assert_eq!(
+            pnn_session_run(session, std::ptr::null(), 1),
+            PNN_ERROR_NULL_POINTER
+        );
+        assert_eq!(
+            pnn_session_output(session, 0, &mut tensor),
+            PNN_ERROR_NO_RESULTS
+        );
+        pnn_session_destroy(session);
+        pnn_model_destroy(model);
+    }
+}
