@@ -269,6 +269,19 @@ op_codes! {
     /// f32 × constant int8 weights: rows of A quantized to u8 at run time,
     /// f32 result with bias and fused activation (pocketnn extension).
     DynamicQuantMatMul = 207,
+
+    // --- compressed layers (pocketnn extensions, docs/ops/sparse.md)
+    /// f32 fully connected layer with a sparse constant weight matrix
+    /// (CSR, 1×4 or 4×1 blocks).
+    SparseLinear = 208,
+    /// f32 1×1 convolution (NCHW) with a sparse constant weight matrix.
+    SparseConv = 209,
+    /// u8 × sparse i8 fully connected layer or 1×1 convolution with
+    /// `QLinearConv`'s scales, zero points, i32 bias and requantized output.
+    SparseQLinearConv = 210,
+    /// f32 fully connected layer factorized into two thin products
+    /// (`Y = act((X·Vᵀ)·Uᵀ + bias)`), run as one fused kernel.
+    LowRankLinear = 211,
 }
 
 impl std::fmt::Display for OpCode {
