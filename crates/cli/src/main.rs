@@ -3,6 +3,7 @@
 
 mod bench;
 mod convert;
+mod demo;
 mod error;
 mod eval;
 mod inputs;
@@ -82,6 +83,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a compressed model at work: predictions beside the digits, then
+    /// size, latency and accuracy of each variant. Needs no files: the models
+    /// and digits are built in.
+    Demo {
+        /// A model of your own (.pnn or .onnx) instead of the built-in ones.
+        model: Option<PathBuf>,
+        /// Samples for MODEL (.npy, first axis = samples).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// One integer class per sample (.npy).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// Measure load time, latency and peak memory.
     Bench {
         /// The .pnn model.
@@ -136,6 +153,17 @@ fn main() {
             batch,
             threads,
             json,
+        }),
+        Command::Demo {
+            model,
+            data,
+            labels,
+            threads,
+        } => demo::run(&demo::DemoArgs {
+            model,
+            data,
+            labels,
+            threads,
         }),
         Command::Bench {
             model,

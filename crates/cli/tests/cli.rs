@@ -233,3 +233,27 @@ fn eval_reports_accuracy_and_agreement() {
         1,
     );
 }
+
+/// `pocketnn demo` needs no files: it prints pictures, predictions and the
+/// table of built-in variants; with a model it needs `--data`.
+#[test]
+fn demo_runs_from_the_binary_alone_and_refuses_half_arguments() {
+    let out = pocketnn(&["demo"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(stdout.contains("(right)"), "{stdout}");
+    for variant in ["fp32", "fp16", "int8-dynamic", "int8"] {
+        assert!(
+            stdout.contains(&format!("  {variant} ")),
+            "{variant}: {stdout}"
+        );
+    }
+    assert!(stdout.contains('@'), "no picture: {stdout}");
+
+    assert_clean_failure(&pocketnn(&["demo", "model.pnn"]), 2);
+    assert_clean_failure(&pocketnn(&["demo", "--data", "x.npy"]), 2);
+    assert_clean_failure(
+        &pocketnn(&["demo", "/no/such/model.pnn", "--data", "/no/such.npy"]),
+        1,
+    );
+}
