@@ -4,7 +4,7 @@
 //! kernels, one group at a time.
 
 use super::matmul::{WeightsI8, activations_u8};
-use super::pack_cache::PackCache;
+use super::pack_cache::{ConstCache, DerivedKey, PackCache};
 use super::{per, quantized_range, scales, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
@@ -46,6 +46,15 @@ impl Plan {
     /// Output positions per image.
     fn positions(&self) -> usize {
         self.axes[0].output * self.axes[1].output
+    }
+    /// One group and, per image, one output position whose window is the
+    /// whole unpadded input: the im2col row of image `n` is `x[n]` itself.
+    fn is_one_position_per_image(&self) -> bool {
+        self.group == 1
+            && self
+                .axes
+                .iter()
+                .all(|a| a.input == 1 && a.kernel == 1 && a.output == 1 && a.pad_begin == 0)
     }
     /// Depth of the product: input channels per group times kernel taps.
     fn depth(&self) -> usize {
@@ -136,8 +145,25 @@ fn im2col(
     let plane = h.input * w.input;
     out.clear();
     out.reserve(count * plan.depth());
+    // First input index of a window, when every tap of it is inside.
+    let inside_from = |o: usize, a: &Axis| {
+        let start = (o * a.stride) as i64 - a.pad_begin;
+        let last = start + ((a.kernel - 1) * a.dilation) as i64;
+        (start >= 0 && last < a.input as i64).then_some(start as usize)
+    };
     for position in first..first + count {
         let (oy, ox) = (position / w.output, position % w.output);
+        if let (Some(iy0), Some(ix0), 1) = (inside_from(oy, &h), inside_from(ox, &w), w.dilation) {
+            // No padding in this window: copy each kernel row's taps.
+            for c in 0..channels {
+                let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
+                for ky in 0..h.kernel {
+                    let row = (iy0 + ky * h.dilation) * w.input + ix0;
+                    out.extend_from_slice(&image[row..][..w.kernel]);
+                }
+            }
+            continue;
+        }
         for c in 0..channels {
             let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
             for ky in 0..h.kernel {
@@ -187,6 +213,15 @@ fn convolve<T: Copy + Default>(
             )
         })
         .collect::<OpResult<Vec<_>>>()?;
+    if plan.is_one_position_per_image() {
+        // Every image is one row of the product as it lies in memory (a
+        // fully connected layer written as a convolution): one product for
+        // the whole batch, straight into `y` (N × M is Y's layout too).
+        let (batch, m) = (plan.batch, plan.out_channels);
+        let a = U8Matrix::row_major(x.get(..batch * depth).unwrap_or(x), batch, depth)?;
+        let y = y.get_mut(..batch * m).unwrap_or(&mut []);
+        return product(0, a, ZeroPoints::PerTensor(x_zero), &packed[0], &w.zeros, y);
+    }
     let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.max(1));
     let mut columns = Vec::new();
     let mut scratch = vec![T::default(); tile * m_g];
@@ -310,12 +345,63 @@ impl Operator for ConvInteger {
 /// bias, requantized to Y's scale and zero point (u8 or i8, Y's zero
 /// point's type); W's scale and zero point per tensor or per output channel.
 #[derive(Debug)]
-pub(crate) struct QLinearConv(ConvAttrs, PackCache);
+pub(crate) struct QLinearConv {
+    attrs: ConvAttrs,
+    packs: PackCache,
+    /// The requantization of each group, when the scales, zero points
+    /// and bias are model constants.
+    requantizers: ConstCache<DerivedKey, Vec<Requantize>>,
+}
 
 impl QLinearConv {
     pub(crate) fn build(attrs: &Attrs<'_>) -> OpResult<QLinearConv> {
-        Ok(QLinearConv(ConvAttrs::parse(attrs)?, PackCache::default()))
+        Ok(QLinearConv {
+            attrs: ConvAttrs::parse(attrs)?,
+            packs: PackCache::default(),
+            requantizers: ConstCache::default(),
+        })
     }
+}
+
+/// One requantization per group: `x_scale · w_scale[j] / y_scale` as a
+/// fixed-point multiplier per output channel `j`, the bias, the output zero
+/// point and range (shifted by 128 for an i8 output).
+fn requantizers(
+    inputs: &[Option<TensorView<'_>>],
+    plan: &Plan,
+    out_dtype: DType,
+) -> OpResult<Vec<Requantize>> {
+    let channels = plan.out_channels;
+    let (x_scale, w_scale, y_scale) = (
+        scales(inputs, 1, None)?,
+        scales(inputs, 4, Some(channels))?,
+        scales(inputs, 6, None)?,
+    );
+    let y_zero = zero_points(optional(inputs, 7), None, 7)?;
+    let bias = match optional(inputs, 8) {
+        Some(b) => b.as_slice::<i32>()?.to_vec(),
+        None => vec![0; channels],
+    };
+    let shift = if out_dtype == DType::I8 { 128 } else { 0 };
+    let (low, high) = quantized_range(out_dtype).unwrap_or((0, 255));
+    let m_g = plan.out_per_group();
+    (0..plan.group)
+        .map(|g| {
+            let multipliers = (g * m_g..(g + 1) * m_g)
+                .map(|j| {
+                    QuantMultiplier::new(
+                        f64::from(x_scale[0]) * f64::from(per(&w_scale, j)) / f64::from(y_scale[0]),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Requantize::new(
+                multipliers,
+                bias[g * m_g..][..m_g].to_vec(),
+                (per(&y_zero, 0) + shift).clamp(0, 255) as u8,
+                ((low + shift) as u8, (high + shift) as u8),
+            )?)
+        })
+        .collect()
 }
 
 impl Operator for QLinearConv {
@@ -332,7 +418,7 @@ impl Operator for QLinearConv {
         check_same(Some(required(inputs, 5)?), w.dtype, 5)?;
         let y_zero = required(inputs, 7)?;
         check_int8(y_zero, 7)?;
-        let plan = self.0.plan(x, w)?;
+        let plan = self.attrs.plan(x, w)?;
         if let Some(bias) = optional(inputs, 8)
             && (bias.dtype != DType::I32 || bias.shape != [plan.out_channels])
         {
@@ -341,7 +427,7 @@ impl Operator for QLinearConv {
                 plan.out_channels, bias.dtype, bias.shape
             )));
         }
-        Ok(vec![self.0.output_spec(
+        Ok(vec![self.attrs.output_spec(
             &plan,
             y_zero.dtype,
             x.shape.len() - 2,
@@ -360,42 +446,18 @@ impl Operator for QLinearConv {
             return Ok(());
         };
         let (x, w) = (required(inputs, 0)?, required(inputs, 3)?);
-        let plan = self.0.plan(x.into(), w.into())?;
+        let plan = self.attrs.plan(x.into(), w.into())?;
         let channels = plan.out_channels;
-        let (x_scale, w_scale, y_scale) = (
-            scales(inputs, 1, None)?,
-            scales(inputs, 4, Some(channels))?,
-            scales(inputs, 6, None)?,
-        );
         let x_zero = zero_points(optional(inputs, 2), None, 2)?;
         let w_zero = zero_points(optional(inputs, 5), Some(channels), 5)?;
-        let y_zero = zero_points(optional(inputs, 7), None, 7)?;
-        let bias = match optional(inputs, 8) {
-            Some(b) => b.as_slice::<i32>()?.to_vec(),
-            None => vec![0; channels],
-        };
         let signed_output = out.dtype() == DType::I8;
-        let shift = if signed_output { 128 } else { 0 };
-        let (low, high) = quantized_range(out.dtype()).unwrap_or((0, 255));
         let m_g = plan.out_per_group();
-        let requantizers = (0..plan.group)
-            .map(|g| {
-                let multipliers = (g * m_g..(g + 1) * m_g)
-                    .map(|j| {
-                        QuantMultiplier::new(
-                            f64::from(x_scale[0]) * f64::from(per(&w_scale, j))
-                                / f64::from(y_scale[0]),
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Requantize::new(
-                    multipliers,
-                    bias[g * m_g..][..m_g].to_vec(),
-                    (per(&y_zero, 0) + shift).clamp(0, 255) as u8,
-                    ((low + shift) as u8, (high + shift) as u8),
-                )?)
-            })
-            .collect::<OpResult<Vec<_>>>()?;
+        // The output dtype, channels and groups also shape the requantizers.
+        let extra = ((channels as u64) << 16) | ((plan.group as u64) << 8) | out.dtype() as u64;
+        let key = DerivedKey::of(inputs, &[1, 4, 6, 7, 8], extra);
+        let requantizers = self
+            .requantizers
+            .get_or_pack(key, || requantizers(inputs, &plan, out.dtype()))?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
         let w = WeightsI8::new(w, &w_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);
@@ -404,7 +466,7 @@ impl Operator for QLinearConv {
         convolve(
             (&kernel, &plan),
             (&x, x_zero[0]),
-            (&w, &self.1),
+            (&w, &self.packs),
             &mut *y,
             |index, a, za, packed, zb, scratch| {
                 let out = QOutput::U8 {

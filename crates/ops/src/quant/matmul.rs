@@ -1,7 +1,7 @@
 //! `MatMulInteger` (i32 result) and `QLinearMatMul` (requantized result):
 //! numpy-style batched products of u8/i8 tensors on the `qgemm` kernels.
 
-use super::pack_cache::{PackCache, PackKey};
+use super::pack_cache::{ConstCache, DerivedKey, PackCache, PackKey};
 use super::{per, quantized_range, scales, zero_points};
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -286,6 +286,40 @@ impl Operator for MatMulInteger {
 #[derive(Debug, Default)]
 pub(crate) struct QLinearMatMul {
     packs: PackCache,
+    /// The requantization, when the scales and zero points are model
+    /// constants.
+    requantizers: ConstCache<DerivedKey, Requantize>,
+}
+
+/// `a_scale · b_scale[j] / y_scale` as a fixed-point multiplier per output
+/// column `j` (or one), with the output zero point and range (shifted by
+/// 128 for an i8 output).
+fn requantizer(
+    inputs: &[Option<TensorView<'_>>],
+    n: usize,
+    out_dtype: DType,
+) -> OpResult<Requantize> {
+    let (a_scale, b_scale, y_scale) = (
+        scales(inputs, 1, None)?,
+        scales(inputs, 4, Some(n))?,
+        scales(inputs, 6, None)?,
+    );
+    let y_zero = zero_points(optional(inputs, 7), None, 7)?;
+    let multipliers = b_scale
+        .iter()
+        .map(|&b| {
+            QuantMultiplier::new(f64::from(a_scale[0]) * f64::from(b) / f64::from(y_scale[0]))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let shift = if out_dtype == DType::I8 { 128 } else { 0 };
+    let (low, high) = quantized_range(out_dtype).unwrap_or((0, 255));
+    let out_zero = (per(&y_zero, 0) + shift).clamp(0, 255) as u8;
+    Ok(Requantize::new(
+        multipliers,
+        vec![],
+        out_zero,
+        ((low + shift) as u8, (high + shift) as u8),
+    )?)
 }
 
 impl Operator for QLinearMatMul {
@@ -328,30 +362,14 @@ impl Operator for QLinearMatMul {
         };
         let (a, b) = (required(inputs, 0)?, required(inputs, 3)?);
         let plan = plan(a.shape(), b.shape())?;
-        let (a_scale, b_scale, y_scale) = (
-            scales(inputs, 1, None)?,
-            scales(inputs, 4, Some(plan.n))?,
-            scales(inputs, 6, None)?,
-        );
         let a_zero = zero_points(optional(inputs, 2), None, 2)?;
         let b_zero = zero_points(optional(inputs, 5), Some(plan.n), 5)?;
-        let y_zero = zero_points(optional(inputs, 7), None, 7)?;
-        let multipliers = (0..b_scale.len())
-            .map(|j| {
-                let real = f64::from(a_scale[0]) * f64::from(b_scale[j]) / f64::from(y_scale[0]);
-                QuantMultiplier::new(real)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let signed_output = out.dtype() == DType::I8;
-        let (low, high) = quantized_range(out.dtype()).unwrap_or((0, 255));
-        let shift = if signed_output { 128 } else { 0 };
-        let out_zero = (per(&y_zero, 0) + shift).clamp(0, 255) as u8;
-        let requantize = Requantize::new(
-            multipliers,
-            vec![],
-            out_zero,
-            ((low + shift) as u8, (high + shift) as u8),
-        )?;
+        let extra = ((plan.n as u64) << 8) | out.dtype() as u64;
+        let key = DerivedKey::of(inputs, &[1, 4, 6, 7], extra);
+        let requantize = self
+            .requantizers
+            .get_or_pack(key, || requantizer(inputs, plan.n, out.dtype()))?;
         let (a, a_zero) = activations_u8(a, &a_zero)?;
         let b = WeightsI8::new(b, &b_zero)?;
         let kernel = QGemmKernel::best_for(ctx.isa);

@@ -426,3 +426,56 @@ fn conv_integer_groups_strides_padding_and_channel_zero_points() {
     assert_eq!(out[0].shape(), shape);
     assert_eq!(first::<i32>(&out), want);
 }
+
+/// A convolution whose window is the whole 1×1 (or length-1) input — a
+/// fully connected layer written as a convolution, as the static int8
+/// converter writes Gemm — runs as one product over the batch; it must
+/// still be the convolution of the naive reference, i8 activations too.
+#[test]
+fn conv_integer_with_one_position_per_image_matches_the_naive_convolution() {
+    let (n, c, m) = (3, 37, 5);
+    let x: Vec<u8> = (0..n * c).map(|i| (i * 91 % 256) as u8).collect();
+    let w: Vec<i8> = (0..m * c).map(|i| (i * 29 % 256) as u8 as i8).collect();
+    let w_zero: Vec<i8> = vec![0, -3, 5, 2, -1];
+    let (want, _) = naive_conv(
+        &x.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        [n, c, 1, 1],
+        &w.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        [m, 1, 1],
+        1,
+        1,
+        0,
+        (7, &w_zero.iter().map(|&v| v.into()).collect::<Vec<_>>()),
+    );
+    for (x_shape, w_shape) in [
+        (vec![n, c, 1, 1], vec![m, c, 1, 1]),
+        (vec![n, c, 1], vec![m, c, 1]),
+    ] {
+        let out = run(
+            OpCode::ConvInteger,
+            &[],
+            &[
+                Some(&t(&x_shape, &x)),
+                Some(&t(&w_shape, &w)),
+                Some(&Tensor::scalar(7u8)),
+                Some(&t(&[m], &w_zero)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(first::<i32>(&out), want, "{x_shape:?}");
+    }
+    // The same with i8 activations (shifted by 128 inside).
+    let x_i8: Vec<i8> = x.iter().map(|&v| (v ^ 0x80) as i8).collect();
+    let out = run(
+        OpCode::ConvInteger,
+        &[],
+        &[
+            Some(&t(&[n, c, 1, 1], &x_i8)),
+            Some(&t(&[m, c, 1, 1], &w)),
+            Some(&Tensor::scalar((7u8 ^ 0x80) as i8)),
+            Some(&t(&[m], &w_zero)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(first::<i32>(&out), want);
+}
