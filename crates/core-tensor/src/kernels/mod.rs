@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod hgemm;
 pub mod layer_norm;
 pub mod qgemm;
+pub mod quantize;
 pub mod softmax;
 pub mod sparse;
 pub mod widen;

@@ -9,6 +9,7 @@ use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, normalize_axis, optional, required};
 use pocketnn_format::{DType, OpCode};
+use pocketnn_tensor::kernels::quantize::quantize_u8;
 use pocketnn_tensor::{TensorView, TensorViewMut, f16};
 
 /// Which parameter applies to flat element `i`: `(i / inner) % count`.
@@ -154,7 +155,7 @@ impl Operator for QuantizeLinear {
 
     fn run(
         &self,
-        _ctx: &mut RunContext<'_>,
+        ctx: &mut RunContext<'_>,
         inputs: &[Option<TensorView<'_>>],
         outputs: &mut [TensorViewMut<'_>],
     ) -> OpResult<()> {
@@ -179,6 +180,24 @@ impl Operator for QuantizeLinear {
             let q = (v / per(&scales, c)).round_ties_even() as i32;
             q.saturating_add(per(&zeros, c)).clamp(low, high)
         };
+        if let ([scale], [zero], DType::F32) = (scales.as_slice(), zeros.as_slice(), x.dtype()) {
+            // Per tensor from f32: the vector kernel (i8 as u8 shifted by 128).
+            let signed = out.dtype() == DType::I8;
+            let shift = if signed { 128 } else { 0 };
+            let bytes = out.bytes_mut();
+            quantize_u8(
+                ctx.isa,
+                x.as_slice::<f32>()?,
+                *scale,
+                zero + shift,
+                ((low + shift) as u8, (high + shift) as u8),
+                bytes,
+            )?;
+            if signed {
+                bytes.iter_mut().for_each(|v| *v ^= 0x80);
+            }
+            return Ok(());
+        }
         let values = x.to_f32_vec()?;
         match out.dtype() {
             DType::U8 => {

@@ -114,9 +114,10 @@ impl QOutput<'_> {
         }
     }
 
-    /// Writes the corrected sums of row `i` from column `col0` on.
+    /// Writes the corrected sums of row `i` from column `col0` on; the
+    /// epilogue arithmetic is compiled for `isa` (the kernel's tier).
     #[inline]
-    fn store_row(&mut self, i: usize, col0: usize, sums: &[i32]) {
+    fn store_row(&mut self, isa: Isa, i: usize, col0: usize, sums: &[i32]) {
         match self {
             QOutput::I32 { c, row_stride } => {
                 c[i * *row_stride + col0..][..sums.len()].copy_from_slice(sums);
@@ -127,7 +128,7 @@ impl QOutput<'_> {
                 requantize,
             } => {
                 let row = &mut c[i * *row_stride + col0..][..sums.len()];
-                requantize.apply_row(sums, col0, row);
+                requantize.apply_row_on(isa, sums, col0, row);
             }
             QOutput::F32 {
                 c,
@@ -279,7 +280,7 @@ fn run_with<K: QMicroKernel>(
         // An empty sum: every output is the epilogue of zero.
         let zeros = vec![0i32; n];
         for i in 0..m {
-            out.store_row(i, 0, &zeros);
+            out.store_row(K::INFO.isa, i, 0, &zeros);
         }
         return;
     }
@@ -322,7 +323,7 @@ fn run_with<K: QMicroKernel>(
                             *sum = sum.wrapping_sub(zb.wrapping_mul(row_sum));
                         }
                     }
-                    out.store_row(i, col0, sums);
+                    out.store_row(K::INFO.isa, i, col0, sums);
                 }
             }
         }

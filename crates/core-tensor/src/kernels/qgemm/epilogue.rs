@@ -2,6 +2,8 @@
 //! fixed point, or dequantize it to f32.
 
 use crate::error::TensorError;
+use crate::isa::Isa;
+use crate::kernels::simd::{Simd, SimdKernel, run_on};
 
 /// A positive real multiplier in fixed point: `mantissa · 2^-shift`, with
 /// the mantissa a Q31 value in `[2^30, 2^31)`. Applying it rounds to the
@@ -143,6 +145,7 @@ impl Requantize {
     /// vectorises it: `r = (p + half - 1 + bit_s(p)) >> s` rounds `p / 2^s`
     /// to nearest with halves to even, and clamping once to `min..=max`
     /// after adding the zero point gives what the saturating steps give.
+    #[inline(always)]
     pub(crate) fn apply_row(&self, sums: &[i32], col0: usize, out: &mut [u8]) {
         let n = out.len().min(sums.len());
         let (min, max) = (i64::from(self.min), i64::from(self.max));
@@ -187,6 +190,24 @@ impl Requantize {
         }
     }
 
+    /// [`Self::apply_row`] compiled for tier `isa`, whose wider registers
+    /// (and, on AVX-512, 64-bit multiplies) vectorise the fixed-point
+    /// steps; the baseline build when the tier is not available.
+    pub(crate) fn apply_row_on(&self, isa: Isa, sums: &[i32], col0: usize, out: &mut [u8]) {
+        if !isa.is_available() {
+            // Not reached from the GEMM (it checked its kernel's tier).
+            return self.apply_row(sums, col0, out);
+        }
+        let run = RequantizeRow {
+            requantize: self,
+            sums,
+            col0,
+            out,
+        };
+        // Cannot fail: the tier is available.
+        let _ = run_on(isa, run);
+    }
+
     /// Column `j`'s multiplier, bias (0 when there is none), output zero
     /// point and clamp range.
     pub(crate) fn channel(&self, j: usize) -> (QuantMultiplier, i32, u8, (u8, u8)) {
@@ -205,6 +226,23 @@ impl Requantize {
         let scaled = per(&self.multipliers, j).apply(biased);
         let shifted = scaled.saturating_add(i32::from(self.out_zero));
         shifted.clamp(i32::from(self.min), i32::from(self.max)) as u8
+    }
+}
+
+/// [`Requantize::apply_row`] as a kernel of the SIMD dispatcher.
+struct RequantizeRow<'a> {
+    requantize: &'a Requantize,
+    sums: &'a [i32],
+    col0: usize,
+    out: &'a mut [u8],
+}
+
+impl SimdKernel for RequantizeRow<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _s: S) {
+        self.requantize.apply_row(self.sums, self.col0, self.out);
     }
 }
 
