@@ -165,7 +165,39 @@ impl Operator for Pool {
         let expected = checked_mul(plan.planes, plan.geo.output_size())?;
         let (first, rest) = outputs.split_at_mut(1);
         let view = required(inputs, 0)?;
-        // u8/i8 (MaxPool only): pooled as exact f32 values, written back.
+        if let (Kind::Max { column_major }, Some(axes), DType::U8 | DType::I8) =
+            (self.kind, plan.geo.as_2d(), view.dtype())
+        {
+            // Quantized 2-D max pooling on the bytes as they are.
+            let indices = match rest.first_mut() {
+                Some(out) => Some(output_slice::<i64>(out, 1, expected)?),
+                None => None,
+            };
+            let planes = plan.planes;
+            if view.dtype() == DType::U8 {
+                let y = output_slice::<u8>(&mut first[0], 0, expected)?;
+                pool_2d::max_pool(
+                    planes,
+                    &axes,
+                    view.as_slice::<u8>()?,
+                    y,
+                    indices,
+                    column_major,
+                );
+            } else {
+                let y = output_slice::<i8>(&mut first[0], 0, expected)?;
+                pool_2d::max_pool(
+                    planes,
+                    &axes,
+                    view.as_slice::<i8>()?,
+                    y,
+                    indices,
+                    column_major,
+                );
+            }
+            return Ok(());
+        }
+        // u8/i8 in N-D (MaxPool only): pooled as exact f32 values, written back.
         let x_widened;
         let mut y_widened = Vec::new();
         let (x, y) = if view.dtype() == DType::F32 {

@@ -40,13 +40,43 @@ fn padded_taps(a: &Axis, start: i64) -> usize {
     hi - lo
 }
 
+/// A value max pooling compares: f32 (where NaN never wins), or the
+/// quantized u8 / i8 (whose maximum is the quantized maximum).
+pub(crate) trait PoolValue: Copy + PartialOrd {
+    /// Below or equal to every value (the result of an empty window).
+    const LOWEST: Self;
+    /// True for NaN.
+    fn is_nan(self) -> bool;
+}
+
+impl PoolValue for f32 {
+    const LOWEST: f32 = f32::NEG_INFINITY;
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+impl PoolValue for u8 {
+    const LOWEST: u8 = u8::MIN;
+    fn is_nan(self) -> bool {
+        false
+    }
+}
+
+impl PoolValue for i8 {
+    const LOWEST: i8 = i8::MIN;
+    fn is_nan(self) -> bool {
+        false
+    }
+}
+
 /// Max pooling of `planes` planes; `indices` (flat over the whole input,
 /// spatial part column-major when asked) when given.
-pub(crate) fn max_pool(
+pub(crate) fn max_pool<T: PoolValue>(
     planes: usize,
     [h, w]: &[Axis; 2],
-    x: &[f32],
-    y: &mut [f32],
+    x: &[T],
+    y: &mut [T],
     mut indices: Option<&mut [i64]>,
     column_major: bool,
 ) {
@@ -58,7 +88,7 @@ pub(crate) fn max_pool(
             let (start_h, kh_lo, kh_hi) = taps(h, oh);
             for ow in 0..w.output {
                 let (start_w, kw_lo, kw_hi) = taps_fast(w, inside, ow);
-                let (mut best, mut best_at) = (f32::NEG_INFINITY, None);
+                let (mut best, mut best_at) = (T::LOWEST, None);
                 for kh in kh_lo..kh_hi {
                     let ih = (start_h + scaled(kh, h.dilation)) as usize;
                     let row = &x_p[ih * w.input..][..w.input];

@@ -1,7 +1,7 @@
 //! The graph rewrite of `--quantize int8`: every selected layer becomes a
 //! `QLinearConv` on u8 activations and i8 weights. A layer's u8 output
-//! feeds the next quantized layer directly, also through `Reshape` and
-//! `Flatten` (which run on u8 as they are); `QuantizeLinear` and
+//! feeds the next quantized layer directly, also through `Reshape`,
+//! `Flatten` and `MaxPool` (which run on u8 as they are); `QuantizeLinear` and
 //! `DequantizeLinear` are inserted only where float and integer parts meet.
 //! Float nodes left without readers are removed by dead-code elimination.
 
@@ -46,7 +46,7 @@ pub(crate) fn rewrite(
         graph,
         params,
         quantized: HashMap::new(),
-        same_range: HashMap::new(),
+        column_form: HashMap::new(),
         emitted: Vec::with_capacity(nodes.len() + 4 * layers.len()),
     };
     let by_node: HashMap<usize, &Layer> = layers.iter().map(|l| (l.node, *l)).collect();
@@ -78,9 +78,10 @@ struct State<'g> {
     params: &'g HashMap<ValueId, ActivationParams>,
     /// Float value → its u8 twin and quantization.
     quantized: HashMap<ValueId, (ValueId, ActivationParams)>,
-    /// Float values whose range is that of a quantized value (outputs of
-    /// MaxPool on a dequantized input): quantized with those parameters.
-    same_range: HashMap<ValueId, ActivationParams>,
+    /// The `[N, n]` u8 output of a dense layer → the `[N, n, 1]` value its
+    /// `QLinearConv` wrote: the next dense layer reads that directly
+    /// instead of reshaping back and forth.
+    column_form: HashMap<ValueId, ValueId>,
     emitted: Vec<Node>,
 }
 
@@ -124,12 +125,10 @@ impl State<'_> {
         if let Some(&q) = self.quantized.get(&x) {
             return Ok(q);
         }
-        let p = self
-            .same_range
-            .get(&x)
-            .or_else(|| self.params.get(&x))
-            .copied()
-            .ok_or_else(|| error(format!("no calibrated range for `{}`", self.graph.name(x))))?;
+        let p =
+            self.params.get(&x).copied().ok_or_else(|| {
+                error(format!("no calibrated range for `{}`", self.graph.name(x)))
+            })?;
         let q = self.u8_value(x, "_quantized");
         let (scale, zero) = self.scalar_params(self.graph.name(x).to_string().as_str(), p);
         let name = format!("{}_QuantizeLinear", self.graph.name(x));
@@ -152,25 +151,15 @@ impl State<'_> {
             &[y] if self.graph.value(y).is_some_and(|v| v.dtype == DType::F32) => Some(y),
             _ => None,
         };
-        let known = data.and_then(|x| {
-            self.quantized
-                .get(&x)
-                .map(|q| q.1)
-                .or_else(|| self.same_range.get(&x).copied())
-        });
+        let known = data.and_then(|x| self.quantized.get(&x).map(|q| q.1));
         let (Some(x), Some(y), Some(p), true) = (data, single, known, range_preserving) else {
             self.emitted.push(node);
             return;
         };
-        if node.op == OpCode::MaxPool {
-            // Float only in the runtime: the output keeps the input's range,
-            // so quantizing it with the same parameters is exact.
-            self.same_range.insert(y, p);
-            self.emitted.push(node);
-            return;
-        }
-        // Reshape and Flatten move bytes: run a u8 twin next to the float
-        // node (whichever has no reader goes at dead-code elimination).
+        // Reshape and Flatten move bytes and MaxPool picks one of them (the
+        // maximum of quantized values is the quantized maximum): run a u8
+        // twin next to the float node with the input's quantization
+        // (whichever has no reader goes at dead-code elimination).
         let twin_input = match self.quantized_input(x) {
             Ok((q, _)) => q,
             Err(_) => {
@@ -240,7 +229,10 @@ impl State<'_> {
         let (conv_in, conv_out) = match layer.kind {
             LayerKind::Conv { .. } => (x_q, y_q),
             LayerKind::Dense { k, n } => {
-                let to_3d = self.reshape(x_q, layer, &[-1, k as i64, 1], &[None, Some(k), Some(1)]);
+                let to_3d = match self.column_form.get(&x_q) {
+                    Some(&three_d) => three_d,
+                    None => self.reshape(x_q, layer, &[-1, k as i64, 1], &[None, Some(k), Some(1)]),
+                };
                 let out_3d = self
                     .graph
                     .add_value(&format!("{hint}_output_3d"), DType::U8, None);
@@ -262,6 +254,7 @@ impl State<'_> {
         });
         if let LayerKind::Dense { n, .. } = layer.kind {
             self.reshape_into(conv_out, y_q, layer, &[-1, n as i64]);
+            self.column_form.insert(y_q, conv_out);
         }
         // The float output, for float readers (removed when there are none).
         self.node(

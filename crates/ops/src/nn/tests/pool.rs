@@ -65,6 +65,31 @@ fn check_pool(
     let what = format!("{op_code} {attrs:?} on {x_shape:?}");
     check(&*op, &[Some(&x)], &shape, &values, 1e-5, &what);
     if let PoolKind::Max = kind {
+        // The same windows over u8 values (2-D pools them as bytes, N-D
+        // through f32): the reference's maxima of their exact f32 images,
+        // an empty window giving the lowest byte.
+        let bytes: Vec<u8> = x
+            .as_slice::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| (v.abs() * 97.0) as u8)
+            .collect();
+        let image: Vec<f32> = bytes.iter().map(|&b| f32::from(b)).collect();
+        let (want, _) = reference::pool(&image, x_shape, kernel, win, &out, kind);
+        let x_u8 = Tensor::from_slice(x_shape, &bytes).unwrap();
+        let y = crate::eval(&*op, &[Some(x_u8.view())], pocketnn_tensor::Isa::Scalar)
+            .unwrap()
+            .remove(0);
+        let got: Vec<f32> = y
+            .as_slice::<u8>()
+            .unwrap()
+            .iter()
+            .map(|&b| b.into())
+            .collect();
+        let want: Vec<f32> = want.iter().map(|&v| v.max(0.0)).collect();
+        assert_eq!(got, want, "u8 {what}");
+    }
+    if let PoolKind::Max = kind {
         for (_, outputs) in eval_tiers(&*op, &[Some(&x)]) {
             let expected: Vec<i64> = indices
                 .iter()
