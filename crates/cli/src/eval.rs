@@ -45,7 +45,7 @@ pub fn load_model(path: &Path) -> CliResult<Model> {
 }
 
 /// Top-1 predictions of `model` for every sample of `data`.
-fn predict(model: &Model, data: &Tensor, batch: usize, threads: usize) -> CliResult<Vec<usize>> {
+pub(crate) fn predict(model: &Model, data: &Tensor, batch: usize, threads: usize) -> CliResult<Vec<usize>> {
     let [input] = model.inputs() else {
         return Err(CliError::Usage(format!(
             "eval needs a model with one input; this one has {}",
@@ -121,7 +121,7 @@ fn argmax(row: &[f32]) -> usize {
 }
 
 /// Labels as class indices.
-fn read_labels(path: &Path, samples: usize) -> CliResult<Vec<i64>> {
+pub(crate) fn read_labels(path: &Path, samples: usize) -> CliResult<Vec<i64>> {
     let labels = read_npy(path)?;
     if !matches!(
         labels.dtype(),

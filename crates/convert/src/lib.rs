@@ -171,7 +171,7 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     };
     let layers = quantize::apply(&mut graph, options)?;
     if let Some(pruning) = &options.prune {
-        prune::lower(&mut graph, pruning.pattern, &mut pruned)?;
+        prune::lower(&mut graph, pruning, &mut pruned)?;
     }
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;

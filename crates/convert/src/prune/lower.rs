@@ -14,7 +14,7 @@
 //! dense with its zeros, and its report line says why.
 
 use super::cost::{self, Kernel};
-use super::{PruneLayerReport, PrunePattern, constant_bytes, error};
+use super::{PruneLayerReport, PrunePattern, Pruning, constant_bytes, error};
 use crate::ConvertError;
 use crate::graph::{Graph, Node, ValueId};
 use pocketnn_format::{AttrValue, Attribute, OpCode};
@@ -53,7 +53,7 @@ enum Plan {
 /// every report line with the final bytes, FLOPs and decision.
 pub(crate) fn lower(
     graph: &mut Graph,
-    pattern: PrunePattern,
+    pruning: &Pruning,
     reports: &mut [PruneLayerReport],
 ) -> Result<(), ConvertError> {
     for report in reports.iter_mut().filter(|r| r.storage != "skipped") {
@@ -64,7 +64,11 @@ pub(crate) fn lower(
             continue;
         };
         report.bytes_after = constant_bytes(graph, &node);
-        if pattern == PrunePattern::Channel || report.params_after == report.params_before {
+        if pruning.pattern == PrunePattern::Channel || report.params_after == report.params_before {
+            continue;
+        }
+        if pruning.keep_dense {
+            report.reason = "dense with zeros: --prune-keep-dense".into();
             continue;
         }
         let plan = match plan(graph, &node) {

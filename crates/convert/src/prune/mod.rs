@@ -100,6 +100,9 @@ pub struct Pruning {
     pub pattern: PrunePattern,
     /// One threshold per layer (`true`) instead of one over all layers.
     pub per_layer: bool,
+    /// Keep every layer dense with its zeros (no sparse operators), e.g.
+    /// for a runtime without them.
+    pub keep_dense: bool,
 }
 
 impl Pruning {
@@ -109,6 +112,7 @@ impl Pruning {
             sparsity,
             pattern,
             per_layer: false,
+            keep_dense: false,
         }
     }
 }
