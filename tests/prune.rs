@@ -14,7 +14,10 @@ use pocketnn_tests::shared_models_dir;
 fn convert_model(name: &str, options: &ConvertOptions) -> (Vec<u8>, ConvertReport) {
     let bytes = std::fs::read(shared_models_dir().join(format!("{name}.onnx"))).expect("onnx");
     let converted = convert(&bytes, options).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (converted.to_pnn_bytes().expect("pnn bytes"), converted.report)
+    (
+        converted.to_pnn_bytes().expect("pnn bytes"),
+        converted.report,
+    )
 }
 
 fn accuracy(test_set: &TestSet, pnn: &[u8]) -> f64 {
@@ -56,7 +59,12 @@ fn seed_mlp_channel_pruning_shrinks_the_file() {
     assert_eq!(layers.len(), 4);
     assert_eq!(layers[0].params_after, 128 * 784);
     assert_eq!(layers[3].params_after, 10 * 32);
-    assert!(small.len() * 2 < dense.len() + 4096, "{} vs {}", small.len(), dense.len());
+    assert!(
+        small.len() * 2 < dense.len() + 4096,
+        "{} vs {}",
+        small.len(),
+        dense.len()
+    );
     // Without fine-tuning half the neurons cost accuracy; measured 0.934 ->
     // see docs/compression.md. Guard against a broken shrink (random = 0.1).
     assert!(a_small > 0.5, "accuracy {a_small}");
@@ -75,12 +83,28 @@ fn seed_mlp_70_and_cnn_90_percent_unstructured_dense_keep_accuracy() {
         let (zeros, report) = convert_model(name, &pruned(pruning));
         let (a_dense, a_zeros) = (accuracy(&test_set, &dense), accuracy(&test_set, &zeros));
         eprintln!("{report}");
-        eprintln!("{name} unstructured {sparsity} (dense with zeros): accuracy {a_dense:.3} -> {a_zeros:.3}");
+        eprintln!(
+            "{name} unstructured {sparsity} (dense with zeros): accuracy {a_dense:.3} -> {a_zeros:.3}"
+        );
         let zero_share = 1.0
-            - report.pruned_layers.iter().map(|l| l.params_after).sum::<u64>() as f64
-                / report.pruned_layers.iter().map(|l| l.params_before).sum::<u64>() as f64;
-        assert!((zero_share - f64::from(sparsity)).abs() < 1e-3, "{zero_share}");
-        assert!(a_dense - a_zeros <= bound(&test_set, points), "{name}: {a_dense} -> {a_zeros}");
+            - report
+                .pruned_layers
+                .iter()
+                .map(|l| l.params_after)
+                .sum::<u64>() as f64
+                / report
+                    .pruned_layers
+                    .iter()
+                    .map(|l| l.params_before)
+                    .sum::<u64>() as f64;
+        assert!(
+            (zero_share - f64::from(sparsity)).abs() < 1e-3,
+            "{zero_share}"
+        );
+        assert!(
+            a_dense - a_zeros <= bound(&test_set, points),
+            "{name}: {a_dense} -> {a_zeros}"
+        );
     }
 }
 
@@ -97,7 +121,8 @@ fn seed_cnn_unstructured_90_percent_sparse_file_is_five_times_smaller() {
     options.quantize = Some(Quantization::Int8);
     let (shape, images) = read_npy_f32(&shared_models_dir().join("mnist5k_train_x.npy"));
     let per_image: usize = shape[1..].iter().product();
-    let calibration = Tensor::from_slice(&[100, 1, 28, 28], &images[..100 * per_image]).expect("tensor");
+    let calibration =
+        Tensor::from_slice(&[100, 1, 28, 28], &images[..100 * per_image]).expect("tensor");
     options.calibration = Some(Calibration::new(calibration));
     let (sparse_int8, _) = convert_model("seed_cnn", &options);
     eprintln!("{report}");
@@ -109,9 +134,18 @@ fn seed_cnn_unstructured_90_percent_sparse_file_is_five_times_smaller() {
         sparse_int8.len(),
         dense.len() as f64 / sparse_int8.len() as f64
     );
-    let fc1 = report.pruned_layers.iter().find(|l| l.params_before == 1024 * 6272).expect("fc1");
+    let fc1 = report
+        .pruned_layers
+        .iter()
+        .find(|l| l.params_before == 1024 * 6272)
+        .expect("fc1");
     assert_eq!(fc1.storage, "sparse csr", "{}", fc1.reason);
-    assert!(sparse.len() * 5 <= dense.len(), "{} vs {}", sparse.len(), dense.len());
+    assert!(
+        sparse.len() * 5 <= dense.len(),
+        "{} vs {}",
+        sparse.len(),
+        dense.len()
+    );
 }
 
 /// The accuracy sweep of `docs/compression.md` (run with `--ignored`).
@@ -122,7 +156,11 @@ fn accuracy_sweep() {
     for name in ["seed_mlp", "seed_cnn"] {
         let (dense, _) = convert_model(name, &ConvertOptions::default());
         eprintln!("{name} dense: {:.3}", accuracy(&test_set, &dense));
-        for pattern in [PrunePattern::Unstructured, PrunePattern::Row1x4, PrunePattern::Channel] {
+        for pattern in [
+            PrunePattern::Unstructured,
+            PrunePattern::Row1x4,
+            PrunePattern::Channel,
+        ] {
             for per_layer in [false, true] {
                 for sparsity in [0.5, 0.7, 0.8, 0.9] {
                     let mut pruning = Pruning::new(sparsity, pattern);

@@ -121,8 +121,7 @@ fn f32_linear(criterion: &mut Criterion, m: usize, k: usize) {
             let id = BenchmarkId::new(shape.name(), percent(density));
             group.bench_function(id, |bench| {
                 bench.iter(|| {
-                    sparse_linear_f32(isa, &w, &x, 1, &mut y, &Epilogue::default())
-                        .expect("runs");
+                    sparse_linear_f32(isa, &w, &x, 1, &mut y, &Epilogue::default()).expect("runs");
                     black_box(&y);
                 })
             });

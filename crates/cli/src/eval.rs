@@ -45,7 +45,12 @@ pub fn load_model(path: &Path) -> CliResult<Model> {
 }
 
 /// Top-1 predictions of `model` for every sample of `data`.
-pub(crate) fn predict(model: &Model, data: &Tensor, batch: usize, threads: usize) -> CliResult<Vec<usize>> {
+pub(crate) fn predict(
+    model: &Model,
+    data: &Tensor,
+    batch: usize,
+    threads: usize,
+) -> CliResult<Vec<usize>> {
     let [input] = model.inputs() else {
         return Err(CliError::Usage(format!(
             "eval needs a model with one input; this one has {}",

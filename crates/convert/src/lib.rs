@@ -39,10 +39,10 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
+pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
 };
-pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use report::ConvertReport;
 
 use pocketnn_format::{Metadata, ModelDef};

@@ -163,7 +163,11 @@ fn write_pruned(
         "pruning {} {} ({}):",
         pruning.pattern,
         pruning.sparsity,
-        if pruning.per_layer { "per layer" } else { "global threshold" }
+        if pruning.per_layer {
+            "per layer"
+        } else {
+            "global threshold"
+        }
     )?;
     writeln!(
         f,
@@ -189,7 +193,10 @@ fn write_pruned(
     let (pb, pa) = (sum(|l| l.params_before), sum(|l| l.params_after));
     let (bb, ba) = (sum(|l| l.bytes_before), sum(|l| l.bytes_after));
     let (fb, fa) = (sum(|l| l.flops_before), sum(|l| l.flops_after));
-    let sparse = layers.iter().filter(|l| l.storage.starts_with("sparse")).count();
+    let sparse = layers
+        .iter()
+        .filter(|l| l.storage.starts_with("sparse"))
+        .count();
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     writeln!(
         f,

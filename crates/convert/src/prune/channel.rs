@@ -71,7 +71,10 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
         let t = graph.constant(bias).ok_or("its bias is not constant")?;
         let n = t.shape().iter().product::<usize>();
         if n != layer.m && n != 1 {
-            return Err(format!("its bias of shape {:?} is not per channel", t.shape()));
+            return Err(format!(
+                "its bias of shape {:?} is not per channel",
+                t.shape()
+            ));
         }
     }
     let counts = graph.use_counts();
@@ -116,7 +119,12 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
                 }
                 span = consumer.k / layer.m;
             } else if consumer.k != layer.m * span {
-                return Err(format!("{}, whose {} inputs are not {} channels × {span}", what(), consumer.k, layer.m));
+                return Err(format!(
+                    "{}, whose {} inputs are not {} channels × {span}",
+                    what(),
+                    consumer.k,
+                    layer.m
+                ));
             }
             return Ok(Chain {
                 consumer: c,
@@ -125,7 +133,11 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
             });
         }
         let single_output = reader.outputs.len() == 1
-            || reader.outputs.iter().skip(1).all(|&o| counts.get(o) == Some(&0));
+            || reader
+                .outputs
+                .iter()
+                .skip(1)
+                .all(|&o| counts.get(o) == Some(&0));
         let side_inputs_constant = reader
             .inputs
             .iter()
@@ -136,11 +148,20 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
         match reader.op {
             op if per_channel(op, span != 1) && single_output && side_inputs_constant => {}
             OpCode::Flatten | OpCode::Reshape if span == 1 => {
-                let dims = fixed_dims(graph, value).ok_or_else(|| format!("{}: shape unknown", what()))?;
-                let out_dims = fixed_dims(graph, out).ok_or_else(|| format!("{}: shape unknown", what()))?;
+                let dims =
+                    fixed_dims(graph, value).ok_or_else(|| format!("{}: shape unknown", what()))?;
+                let out_dims =
+                    fixed_dims(graph, out).ok_or_else(|| format!("{}: shape unknown", what()))?;
                 let pixels: usize = dims.get(2..).unwrap_or(&[]).iter().product();
-                if dims.get(1) != Some(&layer.m) || out_dims.len() != 2 || out_dims.get(1) != Some(&(layer.m * pixels)) || pixels == 0 {
-                    return Err(format!("{}, which does not flatten [N, C, ...] to [N, C·...]", what()));
+                if dims.get(1) != Some(&layer.m)
+                    || out_dims.len() != 2
+                    || out_dims.get(1) != Some(&(layer.m * pixels))
+                    || pixels == 0
+                {
+                    return Err(format!(
+                        "{}, which does not flatten [N, C, ...] to [N, C·...]",
+                        what()
+                    ));
                 }
                 if reader.op == OpCode::Flatten && int_attr(reader, "axis", 1) != 1 {
                     return Err(format!("{} with axis ≠ 1", what()));
@@ -177,7 +198,9 @@ fn channel_scores(graph: &Graph, layer: &Prunable) -> Result<Vec<f32>, ConvertEr
 fn keep_along(tensor: &Tensor, axis: usize, keep: &[usize]) -> Result<Tensor, ConvertError> {
     let shape = tensor.shape();
     let values = tensor.as_slice::<f32>().map_err(|e| error(e.to_string()))?;
-    let len = *shape.get(axis).ok_or_else(|| error("axis outside the weights"))?;
+    let len = *shape
+        .get(axis)
+        .ok_or_else(|| error("axis outside the weights"))?;
     let outer: usize = shape.get(..axis).unwrap_or(&[]).iter().product();
     let inner: usize = shape.get(axis + 1..).unwrap_or(&[]).iter().product();
     let mut out = Vec::with_capacity(outer * keep.len() * inner);
@@ -205,7 +228,12 @@ fn rewrite_input(
     position: usize,
     f: impl FnOnce(&Tensor) -> Result<Tensor, ConvertError>,
 ) -> Result<(), ConvertError> {
-    let Some(id) = graph.bodies.first().and_then(|b| b.nodes.get(node)).and_then(|n| n.inputs.get(position).copied().flatten()) else {
+    let Some(id) = graph
+        .bodies
+        .first()
+        .and_then(|b| b.nodes.get(node))
+        .and_then(|n| n.inputs.get(position).copied().flatten())
+    else {
         return Ok(());
     };
     let Some(old) = graph.constant(id) else {
@@ -214,7 +242,12 @@ fn rewrite_input(
     let new = f(old)?;
     let hint = graph.name(id).to_string();
     let new_id = graph.add_constant(&hint, new);
-    if let Some(slot) = graph.bodies.first_mut().and_then(|b| b.nodes.get_mut(node)).and_then(|n| n.inputs.get_mut(position)) {
+    if let Some(slot) = graph
+        .bodies
+        .first_mut()
+        .and_then(|b| b.nodes.get_mut(node))
+        .and_then(|n| n.inputs.get_mut(position))
+    {
         *slot = Some(new_id);
     }
     Ok(())
@@ -226,8 +259,12 @@ pub(super) fn apply(
     layers: &[Prunable],
     pruning: &Pruning,
 ) -> Result<Vec<PruneLayerReport>, ConvertError> {
-    let before: Vec<PrunableReportParts> = layers.iter().map(|l| PrunableReportParts::measure(graph, l)).collect();
-    let chains: Vec<Result<Chain, String>> = (0..layers.len()).map(|i| chain(graph, layers, i)).collect();
+    let before: Vec<PrunableReportParts> = layers
+        .iter()
+        .map(|l| PrunableReportParts::measure(graph, l))
+        .collect();
+    let chains: Vec<Result<Chain, String>> =
+        (0..layers.len()).map(|i| chain(graph, layers, i)).collect();
     let mut scores: Vec<Vec<f32>> = Vec::with_capacity(layers.len());
     for (layer, chain) in layers.iter().zip(&chains) {
         scores.push(match chain {
@@ -240,11 +277,20 @@ pub(super) fn apply(
         let (Ok(chain), Some(flags)) = (chain, remove.get(i)) else {
             continue;
         };
-        let keep: Vec<usize> = flags.iter().enumerate().filter(|(_, r)| !**r).map(|(c, _)| c).collect();
+        let keep: Vec<usize> = flags
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !**r)
+            .map(|(c, _)| c)
+            .collect();
         if keep.len() == layer.m {
             continue;
         }
-        let out_axis = if layer.layout == Layout::OutByIn { 0 } else { 1 };
+        let out_axis = if layer.layout == Layout::OutByIn {
+            0
+        } else {
+            1
+        };
         rewrite_input(graph, layer.node, 1, |w| keep_along(w, out_axis, &keep))?;
         rewrite_input(graph, layer.node, 2, |b| {
             if b.shape().iter().product::<usize>() == 1 {
@@ -253,18 +299,31 @@ pub(super) fn apply(
             let axis = b.shape().len().saturating_sub(1);
             keep_along(b, axis, &keep)
         })?;
-        let consumer = layers.get(chain.consumer).ok_or_else(|| error("no consumer"))?;
-        let in_axis = if consumer.layout == Layout::OutByIn { 1 } else { 0 };
+        let consumer = layers
+            .get(chain.consumer)
+            .ok_or_else(|| error("no consumer"))?;
+        let in_axis = if consumer.layout == Layout::OutByIn {
+            1
+        } else {
+            0
+        };
         let expanded: Vec<usize> = if consumer.op == OpCode::Conv {
             keep.clone()
         } else {
-            keep.iter().flat_map(|&c| c * chain.span..(c + 1) * chain.span).collect()
+            keep.iter()
+                .flat_map(|&c| c * chain.span..(c + 1) * chain.span)
+                .collect()
         };
-        rewrite_input(graph, consumer.node, 1, |w| keep_along(w, in_axis, &expanded))?;
+        rewrite_input(graph, consumer.node, 1, |w| {
+            keep_along(w, in_axis, &expanded)
+        })?;
         for &(node, at) in &chain.reshapes {
             let size = i64::try_from(expanded.len()).map_err(|_| error("size overflow"))?;
             rewrite_input(graph, node, 1, |shape| {
-                let mut dims = shape.as_slice::<i64>().map_err(|e| error(e.to_string()))?.to_vec();
+                let mut dims = shape
+                    .as_slice::<i64>()
+                    .map_err(|e| error(e.to_string()))?
+                    .to_vec();
                 if let Some(d) = dims.get_mut(at).filter(|d| **d > 0) {
                     *d = size;
                 }
@@ -276,14 +335,18 @@ pub(super) fn apply(
     for (i, ((layer, parts), chain)) in layers.iter().zip(before).zip(&chains).enumerate() {
         let node = graph.bodies.first().and_then(|b| b.nodes.get(layer.node));
         let weight = node.and_then(|n| n.inputs.get(1).copied().flatten());
-        let params = weight.and_then(|w| graph.constant(w)).map_or(0, |t| t.shape().iter().product::<usize>() as u64);
+        let params = weight
+            .and_then(|w| graph.constant(w))
+            .map_or(0, |t| t.shape().iter().product::<usize>() as u64);
         let mut report = parts.report(graph, layer);
         report.params_after = params;
         report.bytes_after = node.map_or(0, |n| super::constant_bytes(graph, n));
         report.flops_after = layer.flops(params);
         report.sparsity = 1.0 - params as f64 / report.params_before.max(1) as f64;
         report.storage = "dense".into();
-        let removed = remove.get(i).map_or(0, |r| r.iter().filter(|&&x| x).count());
+        let removed = remove
+            .get(i)
+            .map_or(0, |r| r.iter().filter(|&&x| x).count());
         report.reason = match chain {
             Ok(c) => format!(
                 "{removed} of {} output channels removed (and the inputs of {})",
@@ -304,7 +367,8 @@ fn choose(scores: &[Vec<f32>], pruning: &Pruning) -> Vec<Vec<bool>> {
     let mut remove: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
     let mut order: Vec<(f32, usize, usize)> = Vec::new();
     for (l, s) in scores.iter().enumerate() {
-        let mut layer: Vec<(f32, usize, usize)> = s.iter().enumerate().map(|(c, &v)| (v, l, c)).collect();
+        let mut layer: Vec<(f32, usize, usize)> =
+            s.iter().enumerate().map(|(c, &v)| (v, l, c)).collect();
         layer.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
         // The strongest channel never goes.
         layer.pop();

@@ -43,10 +43,7 @@ enum Plan {
         bias: Option<Vec<f32>>,
     },
     /// `SparseQLinearConv` from a `QLinearConv`.
-    Int8 {
-        kernel: Kernel,
-        weights: Matrix<i8>,
-    },
+    Int8 { kernel: Kernel, weights: Matrix<i8> },
 }
 
 /// Rewrites the pruned layers of `reports` that run faster sparse; updates
@@ -60,7 +57,12 @@ pub(crate) fn lower(
         let Some(index) = find_node(graph, &report.name) else {
             continue;
         };
-        let Some(node) = graph.bodies.first().and_then(|b| b.nodes.get(index)).cloned() else {
+        let Some(node) = graph
+            .bodies
+            .first()
+            .and_then(|b| b.nodes.get(index))
+            .cloned()
+        else {
             continue;
         };
         report.bytes_after = constant_bytes(graph, &node);
@@ -79,7 +81,9 @@ pub(crate) fn lower(
             }
         };
         let (kernel, rows, cols) = match &plan {
-            Plan::Float { kernel, weights, .. } => (*kernel, weights.rows, weights.cols),
+            Plan::Float {
+                kernel, weights, ..
+            } => (*kernel, weights.rows, weights.cols),
             Plan::Int8 { kernel, weights } => (*kernel, weights.rows, weights.cols),
         };
         let chosen = match &plan {
@@ -94,7 +98,9 @@ pub(crate) fn lower(
             }
         };
         let new_node = match plan {
-            Plan::Float { op, weights, bias, .. } => {
+            Plan::Float {
+                op, weights, bias, ..
+            } => {
                 let m = SparseMatrix::from_dense(&weights.values, rows, cols, shape)
                     .map_err(|e| error(format!("{}: {e}", node.name)))?;
                 float_node(graph, &node, op, &m, bias)?
@@ -118,7 +124,11 @@ pub(crate) fn lower(
             ratio,
             kernel.bench()
         );
-        if let Some(slot) = graph.bodies.first_mut().and_then(|b| b.nodes.get_mut(index)) {
+        if let Some(slot) = graph
+            .bodies
+            .first_mut()
+            .and_then(|b| b.nodes.get_mut(index))
+        {
             *slot = new_node;
         }
     }
@@ -142,7 +152,10 @@ const SAME_TIME: f64 = 1.1;
 /// The block shape with the lowest predicted time (the smallest of those
 /// about as fast), with its stored density and predicted time ratio; `Err`
 /// when dense is as fast.
-fn choose<T: SparseElement>(kernel: Kernel, w: &Matrix<T>) -> Result<(BlockShape, f64, f64), String> {
+fn choose<T: SparseElement>(
+    kernel: Kernel,
+    w: &Matrix<T>,
+) -> Result<(BlockShape, f64, f64), String> {
     let total = (w.rows * w.cols).max(1) as f64;
     let mut candidates: Vec<(BlockShape, f64, f64, usize)> = Vec::new();
     let mut densest = 0.0f64;
@@ -218,7 +231,11 @@ fn pointwise_attributes(node: &Node) -> Result<(), String> {
 }
 
 fn constant<'g>(graph: &'g Graph, node: &Node, index: usize) -> Option<&'g Tensor> {
-    node.inputs.get(index).copied().flatten().and_then(|id| graph.constant(id))
+    node.inputs
+        .get(index)
+        .copied()
+        .flatten()
+        .and_then(|id| graph.constant(id))
 }
 
 fn plan(graph: &Graph, node: &Node) -> Result<Plan, String> {
@@ -227,30 +244,45 @@ fn plan(graph: &Graph, node: &Node) -> Result<Plan, String> {
         OpCode::Conv => {
             let w = constant(graph, node, 1).ok_or("weights are not constant")?;
             let shape = w.shape();
-            let w = w.as_slice::<f32>().map_err(|_| "weights are not f32 (no sparse operator for them)")?;
+            let w = w
+                .as_slice::<f32>()
+                .map_err(|_| "weights are not f32 (no sparse operator for them)")?;
             if node.inputs.len() > 3 {
                 return Err("a residual Add is fused into it".into());
             }
             let &[m, k, 1, 1] = shape else {
-                return Err(format!("{:?} kernel: only 1×1 convolutions have a sparse kernel", shape.get(2..).unwrap_or(&[])));
+                let kernel: Vec<String> = shape.iter().skip(2).map(usize::to_string).collect();
+                return Err(format!(
+                    "{} kernel: only 1×1 convolutions have a sparse kernel",
+                    kernel.join("×")
+                ));
             };
             pointwise_attributes(node)?;
             let bias = match constant(graph, node, 2) {
                 Some(b) => Some(per_channel(b, m, 1.0)?),
-                None if node.inputs.get(2).copied().flatten().is_some() => return Err("bias is not constant".into()),
+                None if node.inputs.get(2).copied().flatten().is_some() => {
+                    return Err("bias is not constant".into());
+                }
                 None => None,
             };
             Ok(Plan::Float {
                 op: OpCode::SparseConv,
                 kernel: Kernel::F32Pointwise,
-                weights: Matrix { rows: m, cols: k, values: w.to_vec() },
+                weights: Matrix {
+                    rows: m,
+                    cols: k,
+                    values: w.to_vec(),
+                },
                 bias,
             })
         }
         OpCode::QLinearConv => {
             let w = constant(graph, node, 3).ok_or("weights are not constant")?;
             let shape = w.shape().to_vec();
-            let values = w.as_slice::<i8>().map_err(|_| "weights are not i8")?.to_vec();
+            let values = w
+                .as_slice::<i8>()
+                .map_err(|_| "weights are not i8")?
+                .to_vec();
             let zero = constant(graph, node, 5).ok_or("weight zero point is not constant")?;
             if zero.bytes().iter().any(|&b| b != 0) {
                 return Err("weight zero point is not 0".into());
@@ -259,9 +291,21 @@ fn plan(graph: &Graph, node: &Node) -> Result<Plan, String> {
             let (m, k, kernel) = match shape.as_slice() {
                 &[m, k, 1] => (m, k, Kernel::I8Linear),
                 &[m, k, 1, 1] => (m, k, Kernel::I8Pointwise),
-                other => return Err(format!("{:?} kernel: only 1×1 convolutions have a sparse kernel", other.get(2..).unwrap_or(&[]))),
+                other => {
+                    return Err(format!(
+                        "{:?} kernel: only 1×1 convolutions have a sparse kernel",
+                        other.get(2..).unwrap_or(&[])
+                    ));
+                }
             };
-            Ok(Plan::Int8 { kernel, weights: Matrix { rows: m, cols: k, values } })
+            Ok(Plan::Int8 {
+                kernel,
+                weights: Matrix {
+                    rows: m,
+                    cols: k,
+                    values,
+                },
+            })
         }
         OpCode::DynamicQuantMatMul => Err("int8-dynamic has no sparse operator".into()),
         op => Err(format!("{op} has no sparse operator")),
@@ -275,7 +319,10 @@ fn per_channel(b: &Tensor, m: usize, scale: f32) -> Result<Vec<f32>, String> {
     match v {
         [one] if leading_ones => Ok(vec![one * scale; m]),
         all if leading_ones && all.len() == m => Ok(all.iter().map(|x| x * scale).collect()),
-        _ => Err(format!("bias of shape {:?} is not one value per output", b.shape())),
+        _ => Err(format!(
+            "bias of shape {:?} is not one value per output",
+            b.shape()
+        )),
     }
 }
 
@@ -284,12 +331,18 @@ fn plan_linear(graph: &Graph, node: &Node) -> Result<Plan, String> {
     let &[rows, cols] = w.shape() else {
         return Err("weights are not 2-D".into());
     };
-    let values = w.as_slice::<f32>().map_err(|_| "weights are not f32 (no sparse operator for them)")?;
+    let values = w
+        .as_slice::<f32>()
+        .map_err(|_| "weights are not f32 (no sparse operator for them)")?;
     let (transposed, alpha, beta) = if node.op == OpCode::Gemm {
         if int_attr(node, "transA", 0) != 0 {
             return Err("transA = 1".into());
         }
-        (int_attr(node, "transB", 0) != 0, float_attr(node, "alpha", 1.0), float_attr(node, "beta", 1.0))
+        (
+            int_attr(node, "transB", 0) != 0,
+            float_attr(node, "alpha", 1.0),
+            float_attr(node, "beta", 1.0),
+        )
     } else {
         if node.inputs.len() != 2 {
             return Err("MatMul with extra inputs".into());
@@ -297,7 +350,11 @@ fn plan_linear(graph: &Graph, node: &Node) -> Result<Plan, String> {
         (false, 1.0, 1.0)
     };
     // W as M × K (out × in).
-    let (m, k) = if transposed { (rows, cols) } else { (cols, rows) };
+    let (m, k) = if transposed {
+        (rows, cols)
+    } else {
+        (cols, rows)
+    };
     let mut out = vec![0.0f32; m * k];
     for (at, &v) in values.iter().enumerate() {
         let (r, c) = (at / cols, at % cols);
@@ -307,13 +364,21 @@ fn plan_linear(graph: &Graph, node: &Node) -> Result<Plan, String> {
         }
     }
     let bias = match node.inputs.get(2).copied().flatten() {
-        Some(id) => Some(per_channel(graph.constant(id).ok_or("bias is not constant")?, m, beta)?),
+        Some(id) => Some(per_channel(
+            graph.constant(id).ok_or("bias is not constant")?,
+            m,
+            beta,
+        )?),
         None => None,
     };
     Ok(Plan::Float {
         op: OpCode::SparseLinear,
         kernel: Kernel::f32_linear(m, k),
-        weights: Matrix { rows: m, cols: k, values: out },
+        weights: Matrix {
+            rows: m,
+            cols: k,
+            values: out,
+        },
         bias,
     })
 }
@@ -324,7 +389,9 @@ fn parts<T: SparseElement + pocketnn_tensor::Element>(
     hint: &str,
     m: &SparseMatrix<T>,
 ) -> Result<[ValueId; 3], ConvertError> {
-    let tensor = |r: Result<Tensor, pocketnn_tensor::TensorError>| r.map_err(|e| error(format!("{hint}: {e}")));
+    let tensor = |r: Result<Tensor, pocketnn_tensor::TensorError>| {
+        r.map_err(|e| error(format!("{hint}: {e}")))
+    };
     let values = tensor(Tensor::from_slice(&[m.values().len()], m.values()))?;
     let ptr: Vec<i32> = m
         .block_ptr()
@@ -352,9 +419,18 @@ fn parts<T: SparseElement + pocketnn_tensor::Element>(
 
 fn sparse_attributes(m_rows: usize, m_cols: usize, shape: BlockShape) -> Vec<Attribute> {
     vec![
-        Attribute { name: "rows".into(), value: AttrValue::Int(m_rows as i64) },
-        Attribute { name: "cols".into(), value: AttrValue::Int(m_cols as i64) },
-        Attribute { name: "block".into(), value: AttrValue::String(shape.name().into()) },
+        Attribute {
+            name: "rows".into(),
+            value: AttrValue::Int(m_rows as i64),
+        },
+        Attribute {
+            name: "cols".into(),
+            value: AttrValue::Int(m_cols as i64),
+        },
+        Attribute {
+            name: "block".into(),
+            value: AttrValue::String(shape.name().into()),
+        },
     ]
 }
 
@@ -368,7 +444,8 @@ fn float_node(
     let [values, block_ptr, columns] = parts(graph, &node.name, m)?;
     let bias = match bias {
         Some(b) => {
-            let t = Tensor::from_slice(&[b.len()], &b).map_err(|e| error(format!("{}: {e}", node.name)))?;
+            let t = Tensor::from_slice(&[b.len()], &b)
+                .map_err(|e| error(format!("{}: {e}", node.name)))?;
             Some(graph.add_constant(&format!("{}_bias", node.name), t))
         }
         None => None,
@@ -380,7 +457,12 @@ fn float_node(
             .filter(|a| [ACTIVATION, ACTIVATION_ALPHA, ACTIVATION_BETA].contains(&a.name.as_str()))
             .cloned(),
     );
-    let mut inputs = vec![node.inputs.first().copied().flatten(), Some(values), Some(block_ptr), Some(columns)];
+    let mut inputs = vec![
+        node.inputs.first().copied().flatten(),
+        Some(values),
+        Some(block_ptr),
+        Some(columns),
+    ];
     if bias.is_some() {
         inputs.push(bias);
     }
@@ -396,7 +478,17 @@ fn float_node(
 fn int8_node(graph: &mut Graph, node: &Node, m: &SparseMatrix<i8>) -> Result<Node, ConvertError> {
     let input = |i: usize| node.inputs.get(i).copied().flatten();
     let [values, block_ptr, columns] = parts(graph, &node.name, m)?;
-    let mut inputs = vec![input(0), input(1), input(2), Some(values), Some(block_ptr), Some(columns), input(4), input(6), input(7)];
+    let mut inputs = vec![
+        input(0),
+        input(1),
+        input(2),
+        Some(values),
+        Some(block_ptr),
+        Some(columns),
+        input(4),
+        input(6),
+        input(7),
+    ];
     if let Some(bias) = input(8) {
         inputs.push(Some(bias));
     }

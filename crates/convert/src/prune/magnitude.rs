@@ -4,9 +4,9 @@
 //! One threshold over all layers, or one per layer.
 
 use super::weights::Prunable;
-use super::{PrunableReportParts, PrunePattern, PruneLayerReport, Pruning, error};
-use crate::graph::Graph;
+use super::{PrunableReportParts, PruneLayerReport, PrunePattern, Pruning, error};
 use crate::ConvertError;
+use crate::graph::Graph;
 
 /// The pruned units of a layer: single weights or blocks.
 #[derive(Clone, Copy, Debug)]
@@ -63,7 +63,10 @@ fn scores(graph: &Graph, layer: &Prunable, units: Units) -> Result<Vec<f32>, Con
             let mut sum = 0.0f64;
             for (o, i) in units.elements(layer, u) {
                 let v = f64::from(*w.get(layer.index(o, i)).ok_or_else(|| {
-                    error(format!("{}: weights shorter than {}×{}", layer.name, layer.m, layer.k))
+                    error(format!(
+                        "{}: weights shorter than {}×{}",
+                        layer.name, layer.m, layer.k
+                    ))
                 })?);
                 sum += v * v;
             }
@@ -120,7 +123,10 @@ pub(super) fn apply(
             two_of_four(graph, layer)?;
         }
     } else {
-        let units: Vec<Units> = layers.iter().map(|l| Units::of(l, pruning.pattern)).collect();
+        let units: Vec<Units> = layers
+            .iter()
+            .map(|l| Units::of(l, pruning.pattern))
+            .collect();
         let scores: Vec<Vec<f32>> = layers
             .iter()
             .zip(&units)
@@ -131,7 +137,9 @@ pub(super) fn apply(
                 .iter()
                 .map(|s| {
                     let count = unit_count(s.len(), pruning.sparsity);
-                    lowest(std::slice::from_ref(s), count).pop().unwrap_or_default()
+                    lowest(std::slice::from_ref(s), count)
+                        .pop()
+                        .unwrap_or_default()
                 })
                 .collect()
         } else {

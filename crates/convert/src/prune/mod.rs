@@ -169,7 +169,11 @@ pub(crate) fn apply(
     }
     let mut layers: Vec<Prunable> = Vec::new();
     let mut reports = Vec::new();
-    let nodes = graph.bodies.first().map(|b| b.nodes.clone()).unwrap_or_default();
+    let nodes = graph
+        .bodies
+        .first()
+        .map(|b| b.nodes.clone())
+        .unwrap_or_default();
     for (index, node) in nodes.iter().enumerate() {
         match weights::prunable(graph, index, node) {
             Ok(Some(layer)) => layers.push(layer),

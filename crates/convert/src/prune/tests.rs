@@ -36,7 +36,10 @@ pub(super) fn gemm_chain(sizes: &[(usize, usize, bool)]) -> Graph {
         let shape = if trans_b { [m, k] } else { [k, m] };
         let w = Tensor::from_slice(&shape, &weights(m * k, n as u64 + 1)).unwrap();
         let w = g.add_constant(&format!("w{n}"), w);
-        let b = g.add_constant(&format!("b{n}"), Tensor::from_slice(&[m], &weights(m, 99)).unwrap());
+        let b = g.add_constant(
+            &format!("b{n}"),
+            Tensor::from_slice(&[m], &weights(m, 99)).unwrap(),
+        );
         let y = g.add_value(&format!("y{n}"), DType::F32, None);
         g.bodies[0].nodes.push(Node {
             name: format!("fc{n}"),
@@ -60,7 +63,12 @@ pub(super) fn weight_of(g: &Graph, node: usize) -> (Vec<usize>, Vec<f32>) {
     (t.shape().to_vec(), t.as_slice::<f32>().unwrap().to_vec())
 }
 
-fn prune(g: &mut Graph, sparsity: f32, pattern: PrunePattern, per_layer: bool) -> Vec<PruneLayerReport> {
+fn prune(
+    g: &mut Graph,
+    sparsity: f32,
+    pattern: PrunePattern,
+    per_layer: bool,
+) -> Vec<PruneLayerReport> {
     let pruning = Pruning {
         per_layer,
         ..Pruning::new(sparsity, pattern)
@@ -116,14 +124,22 @@ fn per_layer_thresholds_reach_the_sparsity_in_every_layer() {
 
 /// `(o, i)` → tensor index for a weight of `shape` with `transB`.
 fn at(shape: &[usize], trans_b: bool, o: usize, i: usize) -> usize {
-    if trans_b { o * shape[1] + i } else { i * shape[1] + o }
+    if trans_b {
+        o * shape[1] + i
+    } else {
+        i * shape[1] + o
+    }
 }
 
 /// Checks that the zeros form whole `br × bc` blocks of the M × K matrix,
 /// that the removed share is right and that kept blocks have larger L2
 /// norms than removed ones.
 fn check_blocks(br: usize, bc: usize, sparsity: f64) {
-    let pattern = if br == 1 { PrunePattern::Row1x4 } else { PrunePattern::Col4x1 };
+    let pattern = if br == 1 {
+        PrunePattern::Row1x4
+    } else {
+        PrunePattern::Col4x1
+    };
     let mut g = gemm_chain(&SIZES);
     let originals: Vec<Vec<f32>> = (0..3).map(|n| weight_of(&g, n).1).collect();
     prune(&mut g, sparsity as f32, pattern, true);
@@ -138,7 +154,11 @@ fn check_blocks(br: usize, bc: usize, sparsity: f64) {
                     .collect();
                 let zero = cells.iter().filter(|&&x| w[x] == 0.0).count();
                 assert!(zero == 0 || zero == cells.len(), "layer {n}: partial block");
-                let norm = cells.iter().map(|&x| f64::from(originals[n][x]).powi(2)).sum::<f64>().sqrt();
+                let norm = cells
+                    .iter()
+                    .map(|&x| f64::from(originals[n][x]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
                 if zero > 0 {
                     removed += 1;
                     max_removed = max_removed.max(norm);
@@ -148,7 +168,11 @@ fn check_blocks(br: usize, bc: usize, sparsity: f64) {
             }
         }
         let blocks = (m / br) * (k / bc);
-        assert_eq!(removed, (blocks as f64 * sparsity).round() as usize, "layer {n}");
+        assert_eq!(
+            removed,
+            (blocks as f64 * sparsity).round() as usize,
+            "layer {n}"
+        );
         assert!(max_removed <= min_kept, "layer {n}");
     }
 }
@@ -168,15 +192,25 @@ fn two_of_four_keeps_the_two_largest_of_every_four_inputs() {
     let mut g = gemm_chain(&SIZES);
     let originals: Vec<Vec<f32>> = (0..3).map(|n| weight_of(&g, n).1).collect();
     let mut log = PassLog::default();
-    apply(&mut g, &Pruning::new(0.5, PrunePattern::TwoOfFour), &mut log).unwrap();
+    apply(
+        &mut g,
+        &Pruning::new(0.5, PrunePattern::TwoOfFour),
+        &mut log,
+    )
+    .unwrap();
     for (n, &(m, k, trans_b)) in SIZES.iter().enumerate() {
         let (shape, w) = weight_of(&g, n);
         for o in 0..m {
             for start in (0..k).step_by(4) {
-                let cells: Vec<usize> = (start..start + 4).map(|i| at(&shape, trans_b, o, i)).collect();
+                let cells: Vec<usize> = (start..start + 4)
+                    .map(|i| at(&shape, trans_b, o, i))
+                    .collect();
                 let kept: Vec<usize> = cells.iter().copied().filter(|&x| w[x] != 0.0).collect();
                 assert_eq!(kept.len(), 2, "layer {n} row {o}");
-                let smallest_kept = kept.iter().map(|&x| originals[n][x].abs()).fold(f32::INFINITY, f32::min);
+                let smallest_kept = kept
+                    .iter()
+                    .map(|&x| originals[n][x].abs())
+                    .fold(f32::INFINITY, f32::min);
                 for &x in cells.iter().filter(|x| !kept.contains(x)) {
                     assert!(originals[n][x].abs() <= smallest_kept);
                 }
@@ -195,7 +229,11 @@ fn shared_and_integer_weights_are_skipped_with_a_reason() {
     g.bodies[0].nodes[1].inputs[1] = w0;
     let reports = prune(&mut g, 0.5, PrunePattern::Unstructured, false);
     assert_eq!(reports.len(), 2);
-    assert!(reports.iter().all(|r| r.storage == "skipped" && r.reason.contains("shared")));
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.storage == "skipped" && r.reason.contains("shared"))
+    );
 }
 
 #[test]

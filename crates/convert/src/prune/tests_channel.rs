@@ -35,7 +35,9 @@ fn original() -> Net {
         .zip(WEAK.iter().zip([9, 36, 24]))
     {
         for &c in *weak {
-            w[c * per_row..(c + 1) * per_row].iter_mut().for_each(|v| *v *= 0.01);
+            w[c * per_row..(c + 1) * per_row]
+                .iter_mut()
+                .for_each(|v| *v *= 0.01);
         }
     }
     net
@@ -43,13 +45,18 @@ fn original() -> Net {
 
 /// `keep` rows of a row-major matrix with `row` values per row.
 fn rows(w: &[f32], row: usize, keep: &[usize]) -> Vec<f32> {
-    keep.iter().flat_map(|&r| w[r * row..(r + 1) * row].iter().copied()).collect()
+    keep.iter()
+        .flat_map(|&r| w[r * row..(r + 1) * row].iter().copied())
+        .collect()
 }
 
 /// `keep` column groups of width `span` of a `rows × cols` matrix.
 fn columns(w: &[f32], cols: usize, span: usize, keep: &[usize]) -> Vec<f32> {
     w.chunks(cols)
-        .flat_map(|row| keep.iter().flat_map(move |&c| row[c * span..(c + 1) * span].iter().copied()))
+        .flat_map(|row| {
+            keep.iter()
+                .flat_map(move |&c| row[c * span..(c + 1) * span].iter().copied())
+        })
         .collect()
 }
 
@@ -63,7 +70,10 @@ fn by_hand() -> Net {
     Net {
         conv1: (rows(&net.conv1.0, 9, &k1), pick(&net.conv1.1, &k1)),
         conv2: (columns(&conv2_rows, 36, 9, &k1), pick(&net.conv2.1, &k2)),
-        fc1: (columns(&rows(&net.fc1.0, 24, &k3), 24, 4, &k2), pick(&net.fc1.1, &k3)),
+        fc1: (
+            columns(&rows(&net.fc1.0, 24, &k3), 24, 4, &k2),
+            pick(&net.fc1.1, &k3),
+        ),
         fc2: (columns(&net.fc2.0, 8, 1, &k3), net.fc2.1.clone()),
         widths: [k1.len(), k2.len(), k3.len()],
     }
@@ -72,18 +82,45 @@ fn by_hand() -> Net {
 fn onnx(net: &Net) -> Vec<u8> {
     let [c1, c2, f1] = net.widths.map(|w| w as i64);
     let conv = |name: &str, inputs: &[&str], out: &str| {
-        node("Conv", name, inputs, &[out], vec![a_ints("kernel_shape", &[3, 3]), a_ints("pads", &[1, 1, 1, 1])])
+        node(
+            "Conv",
+            name,
+            inputs,
+            &[out],
+            vec![
+                a_ints("kernel_shape", &[3, 3]),
+                a_ints("pads", &[1, 1, 1, 1]),
+            ],
+        )
     };
     let nodes = vec![
         conv("conv1", &["x", "w1", "b1"], "c1"),
         node("Relu", "r1", &["c1"], &["r1"], vec![]),
-        node("MaxPool", "p1", &["r1"], &["p1"], vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])]),
+        node(
+            "MaxPool",
+            "p1",
+            &["r1"],
+            &["p1"],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+        ),
         conv("conv2", &["p1", "w2", "b2"], "c2"),
         node("Relu", "r2", &["c2"], &["r2"], vec![]),
         node("Flatten", "flat", &["r2"], &["f"], vec![]),
-        node("Gemm", "fc1", &["f", "w3", "b3"], &["g1"], vec![a_int("transB", 1)]),
+        node(
+            "Gemm",
+            "fc1",
+            &["f", "w3", "b3"],
+            &["g1"],
+            vec![a_int("transB", 1)],
+        ),
         node("Relu", "r3", &["g1"], &["r3"], vec![]),
-        node("Gemm", "fc2", &["r3", "w4", "b4"], &["y"], vec![a_int("transB", 1)]),
+        node(
+            "Gemm",
+            "fc2",
+            &["r3", "w4", "b4"],
+            &["y"],
+            vec![a_int("transB", 1)],
+        ),
     ];
     let inits = vec![
         tensor_f32("w1", &[c1, 1, 3, 3], &net.conv1.0),
@@ -96,7 +133,10 @@ fn onnx(net: &Net) -> Vec<u8> {
         tensor_f32("b4", &[3], &net.fc2.1),
     ];
     let x = value_info("x", FLOAT, &[D::S("N"), D::N(1), D::N(4), D::N(4)]);
-    model(17, graph(nodes, vec![x], vec![value_info("y", FLOAT, &[])], inits))
+    model(
+        17,
+        graph(nodes, vec![x], vec![value_info("y", FLOAT, &[])], inits),
+    )
 }
 
 fn run(pnn: &[u8], x: &[f32]) -> Vec<f32> {
@@ -126,7 +166,10 @@ fn channel_pruning_equals_the_network_with_those_channels_deleted() {
         run(&reference.to_pnn_bytes().unwrap(), &x),
     );
     for (a, b) in got.iter().zip(&want) {
-        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{got:?} vs {want:?}");
+        assert!(
+            (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+            "{got:?} vs {want:?}"
+        );
     }
     // The pruned file holds exactly the hand-built network's weights.
     let bytes = |c: &crate::Converted| c.tensor_data.iter().map(Vec::len).sum::<usize>();
@@ -138,7 +181,11 @@ fn channel_pruning_equals_the_network_with_those_channels_deleted() {
     assert_eq!(layers[1].params_after, 3 * 2 * 9);
     assert_eq!(layers[2].params_after, 4 * 12);
     assert_eq!(layers[3].params_after, 3 * 4);
-    assert!(layers[3].reason.contains("model output"), "{}", layers[3].reason);
+    assert!(
+        layers[3].reason.contains("model output"),
+        "{}",
+        layers[3].reason
+    );
     // conv1: 4·9 taps × 16 pixels × 2 before, half after.
     assert_eq!(layers[0].flops_before, 2 * 36 * 16);
     assert_eq!(layers[0].flops_after, 2 * 18 * 16);
@@ -155,9 +202,15 @@ fn channels_reaching_a_residual_add_are_kept() {
         node("Add", "add", &["ra", "x"], &["s"], vec![]),
         node("Gemm", "b", &["s", "wb"], &["y"], vec![a_int("transB", 1)]),
     ];
-    let inits = vec![tensor_f32("wa", &[4, 4], &weights(16, 1)), tensor_f32("wb", &[2, 4], &weights(8, 2))];
+    let inits = vec![
+        tensor_f32("wa", &[4, 4], &weights(16, 1)),
+        tensor_f32("wb", &[2, 4], &weights(8, 2)),
+    ];
     let x = value_info("x", FLOAT, &[D::S("N"), D::N(4)]);
-    let bytes = model(17, graph(nodes, vec![x], vec![value_info("y", FLOAT, &[])], inits));
+    let bytes = model(
+        17,
+        graph(nodes, vec![x], vec![value_info("y", FLOAT, &[])], inits),
+    );
     let options = ConvertOptions {
         prune: Some(Pruning::new(0.5, PrunePattern::Channel)),
         ..ConvertOptions::default()
@@ -167,5 +220,9 @@ fn channels_reaching_a_residual_add_are_kept() {
     assert_eq!(layers.len(), 2);
     assert_eq!(layers[0].params_after, 16);
     assert!(layers[0].reason.contains("Add"), "{}", layers[0].reason);
-    assert!(layers[1].reason.contains("model output"), "{}", layers[1].reason);
+    assert!(
+        layers[1].reason.contains("model output"),
+        "{}",
+        layers[1].reason
+    );
 }

@@ -62,18 +62,30 @@ pub(crate) fn int_attr(node: &Node, name: &str, default: i64) -> i64 {
 
 /// The product of a value's fixed dims in `range`, or `None` when one is
 /// unknown.
-pub(crate) fn fixed_product(graph: &Graph, id: ValueId, skip_front: usize, skip_back: usize) -> Option<u64> {
+pub(crate) fn fixed_product(
+    graph: &Graph,
+    id: ValueId,
+    skip_front: usize,
+    skip_back: usize,
+) -> Option<u64> {
     let shape = graph.value(id)?.shape.as_ref()?;
     let end = shape.len().checked_sub(skip_back)?;
-    shape.get(skip_front..end)?.iter().try_fold(1u64, |acc, d| match d {
-        Dim::Fixed(n) => acc.checked_mul(*n),
-        Dim::Symbolic(_) => None,
-    })
+    shape
+        .get(skip_front..end)?
+        .iter()
+        .try_fold(1u64, |acc, d| match d {
+            Dim::Fixed(n) => acc.checked_mul(*n),
+            Dim::Symbolic(_) => None,
+        })
 }
 
 /// Reads node `index` of the main body: `Ok(None)` for nodes without
 /// weights, `Err(reason)` for a weighted node pruning leaves alone.
-pub(crate) fn prunable(graph: &Graph, index: usize, node: &Node) -> Result<Option<Prunable>, String> {
+pub(crate) fn prunable(
+    graph: &Graph,
+    index: usize,
+    node: &Node,
+) -> Result<Option<Prunable>, String> {
     if !matches!(node.op, OpCode::Conv | OpCode::Gemm | OpCode::MatMul) {
         return Ok(None);
     }
@@ -96,7 +108,9 @@ pub(crate) fn prunable(graph: &Graph, index: usize, node: &Node) -> Result<Optio
             let (&m, rest) = shape.split_first().ok_or("scalar weights")?;
             let k: usize = rest.iter().product();
             // Output pixels per sample: the output's dims after [N, M].
-            let positions = output.and_then(|y| fixed_product(graph, y, 2, 0)).unwrap_or(1);
+            let positions = output
+                .and_then(|y| fixed_product(graph, y, 2, 0))
+                .unwrap_or(1);
             (m, k, Layout::OutByIn, positions)
         }
         OpCode::Gemm => {
