@@ -174,8 +174,7 @@ fn f32_pointwise(criterion: &mut Criterion) {
 fn best_dense_i8() -> &'static QGemmKernel {
     I8_GEMM_KERNELS
         .iter()
-        .filter(|k| k.is_available() && k.isa != Isa::Scalar)
-        .last()
+        .rfind(|k| k.is_available() && k.isa != Isa::Scalar)
         .expect("a SIMD int8 kernel")
 }
 
@@ -211,8 +210,7 @@ fn i8_pointwise(criterion: &mut Criterion) {
     });
     let sparse_kernel = SPARSE_I8_KERNELS
         .iter()
-        .filter(|k| k.is_available())
-        .last()
+        .rfind(|k| k.is_available())
         .expect("the scalar kernel at least");
     for shape in BlockShape::ALL {
         for density in DENSITIES {
@@ -260,8 +258,7 @@ fn i8_linear(criterion: &mut Criterion) {
     });
     let sparse_kernel = SPARSE_I8_KERNELS
         .iter()
-        .filter(|k| k.is_available())
-        .last()
+        .rfind(|k| k.is_available())
         .expect("the scalar kernel at least");
     for shape in BlockShape::ALL {
         for density in DENSITIES {
