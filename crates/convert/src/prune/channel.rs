@@ -118,7 +118,7 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
                     return Err(format!("{}, whose inputs do not match", what()));
                 }
                 span = consumer.k / layer.m;
-            } else if consumer.k != layer.m * span {
+            } else if Some(consumer.k) != layer.m.checked_mul(span) {
                 return Err(format!(
                     "{}, whose {} inputs are not {} channels × {span}",
                     what(),
@@ -155,7 +155,7 @@ fn chain(graph: &Graph, layers: &[Prunable], index: usize) -> Result<Chain, Stri
                 let pixels: usize = dims.get(2..).unwrap_or(&[]).iter().product();
                 if dims.get(1) != Some(&layer.m)
                     || out_dims.len() != 2
-                    || out_dims.get(1) != Some(&(layer.m * pixels))
+                    || out_dims.get(1).copied() != layer.m.checked_mul(pixels)
                     || pixels == 0
                 {
                     return Err(format!(

@@ -407,7 +407,11 @@ fn parts<T: SparseElement + pocketnn_tensor::Element>(
             .collect();
         tensor(Tensor::from_slice(&[bytes.len()], &bytes))?
     } else {
-        let wide: Vec<i32> = m.columns().iter().map(|&c| c as i32).collect();
+        let wide: Vec<i32> = m
+            .columns()
+            .iter()
+            .map(|&c| i32::try_from(c).map_err(|_| error(format!("{hint}: column {c} beyond i32"))))
+            .collect::<Result<_, _>>()?;
         tensor(Tensor::from_slice(&[wide.len()], &wide))?
     };
     Ok([
