@@ -79,7 +79,9 @@ fn by_hand() -> Net {
     }
 }
 
-fn onnx(net: &Net) -> Vec<u8> {
+/// The network in ONNX; `reshape`: a `Reshape` to `[-1, C·4]` instead of
+/// the `Flatten`.
+fn onnx(net: &Net, reshape: bool) -> Vec<u8> {
     let [c1, c2, f1] = net.widths.map(|w| w as i64);
     let conv = |name: &str, inputs: &[&str], out: &str| {
         node(
@@ -105,7 +107,11 @@ fn onnx(net: &Net) -> Vec<u8> {
         ),
         conv("conv2", &["p1", "w2", "b2"], "c2"),
         node("Relu", "r2", &["c2"], &["r2"], vec![]),
-        node("Flatten", "flat", &["r2"], &["f"], vec![]),
+        if reshape {
+            node("Reshape", "flat", &["r2", "shape"], &["f"], vec![])
+        } else {
+            node("Flatten", "flat", &["r2"], &["f"], vec![])
+        },
         node(
             "Gemm",
             "fc1",
@@ -122,7 +128,7 @@ fn onnx(net: &Net) -> Vec<u8> {
             vec![a_int("transB", 1)],
         ),
     ];
-    let inits = vec![
+    let mut inits = vec![
         tensor_f32("w1", &[c1, 1, 3, 3], &net.conv1.0),
         tensor_f32("b1", &[c1], &net.conv1.1),
         tensor_f32("w2", &[c2, c1, 3, 3], &net.conv2.0),
@@ -132,6 +138,9 @@ fn onnx(net: &Net) -> Vec<u8> {
         tensor_f32("w4", &[3, f1], &net.fc2.0),
         tensor_f32("b4", &[3], &net.fc2.1),
     ];
+    if reshape {
+        inits.push(tensor_i64("shape", &[2], &[-1, c2 * 4]));
+    }
     let x = value_info("x", FLOAT, &[D::S("N"), D::N(1), D::N(4), D::N(4)]);
     model(
         17,
@@ -151,6 +160,12 @@ fn run(pnn: &[u8], x: &[f32]) -> Vec<f32> {
 
 #[test]
 fn channel_pruning_equals_the_network_with_those_channels_deleted() {
+    for reshape in [false, true] {
+        check_against_the_hand_built_network(reshape);
+    }
+}
+
+fn check_against_the_hand_built_network(reshape: bool) {
     let options = ConvertOptions {
         prune: Some(Pruning {
             per_layer: true,
@@ -158,8 +173,8 @@ fn channel_pruning_equals_the_network_with_those_channels_deleted() {
         }),
         ..ConvertOptions::default()
     };
-    let pruned = convert(&onnx(&original()), &options).unwrap();
-    let reference = convert(&onnx(&by_hand()), &ConvertOptions::default()).unwrap();
+    let pruned = convert(&onnx(&original(), reshape), &options).unwrap();
+    let reference = convert(&onnx(&by_hand(), reshape), &ConvertOptions::default()).unwrap();
     let x = weights(32, 11);
     let (got, want) = (
         run(&pruned.to_pnn_bytes().unwrap(), &x),
