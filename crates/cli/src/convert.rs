@@ -3,7 +3,8 @@
 use crate::CliResult;
 use crate::error::CliError;
 use pocketnn_convert::{
-    Calibration, CalibrationMethod, ConvertOptions, DEFAULT_MIN_SQNR_DB, Quantization, convert_file,
+    Calibration, CalibrationMethod, ConvertOptions, DEFAULT_MIN_SQNR_DB, PrunePattern, Pruning,
+    Quantization, convert_file,
 };
 use std::path::{Path, PathBuf};
 
@@ -30,15 +31,50 @@ pub struct CalibrationArgs {
     pub min_sqnr: f64,
 }
 
+/// The pruning options and the before/after evaluation.
+#[derive(clap::Args, Debug, Default)]
+pub struct PruneArgs {
+    /// Prune this fraction of the weights (0..1), smallest magnitude first.
+    #[arg(long, value_name = "S")]
+    pub prune: Option<f32>,
+    /// What goes together: unstructured, 1x4, 4x1, 2:4 or channel.
+    #[arg(long, value_name = "PATTERN", default_value = "unstructured")]
+    pub prune_pattern: PrunePattern,
+    /// One threshold per layer (default: one over all layers).
+    #[arg(long)]
+    pub prune_per_layer: bool,
+    /// Keep pruned layers dense with their zeros (no sparse operators).
+    #[arg(long)]
+    pub prune_keep_dense: bool,
+    /// Evaluate the original and the converted model on these samples (.npy).
+    #[arg(long, value_name = "X.npy", requires = "eval_labels")]
+    pub eval_data: Option<PathBuf>,
+    /// One integer class per --eval-data sample (.npy).
+    #[arg(long, value_name = "Y.npy", requires = "eval_data")]
+    pub eval_labels: Option<PathBuf>,
+}
+
 /// Converts, writes atomically, prints a short report.
 pub fn run(
     input: &Path,
     output: &Path,
     quantize: Option<Quantization>,
     calibration: CalibrationArgs,
+    prune: PruneArgs,
 ) -> CliResult {
     let mut options = ConvertOptions::default();
     options.quantize = quantize;
+    if let Some(sparsity) = prune.prune {
+        if !(0.0..1.0).contains(&sparsity) {
+            return Err(CliError::Usage(format!(
+                "--prune {sparsity}: the fraction removed must be in [0, 1)"
+            )));
+        }
+        let mut pruning = Pruning::new(sparsity, prune.prune_pattern);
+        pruning.per_layer = prune.prune_per_layer;
+        pruning.keep_dense = prune.prune_keep_dense;
+        options.prune = Some(pruning);
+    }
     options.keep_float = calibration.keep_float;
     if let Some(path) = &calibration.calibrate {
         if quantize != Some(Quantization::Int8) {
@@ -60,5 +96,29 @@ pub fn run(
     let report = convert_file(input, output, &options)?;
     print!("{report}");
     println!("wrote {}", output.display());
+    if let (Some(data), Some(labels)) = (&prune.eval_data, &prune.eval_labels) {
+        evaluate(input, output, data, labels)?;
+    }
+    Ok(())
+}
+
+/// Prints the top-1 accuracy of the original and the converted model.
+fn evaluate(original: &Path, converted: &Path, data: &Path, labels: &Path) -> CliResult {
+    let samples = crate::npy::read_npy(data)?;
+    let count = samples.shape().first().copied().unwrap_or(0);
+    let labels = crate::eval::read_labels(labels, count)?;
+    for (what, path) in [("original", original), ("converted", converted)] {
+        let model = crate::eval::load_model(path)?;
+        let predictions = crate::eval::predict(&model, &samples, 0, 1)?;
+        let hits = predictions
+            .iter()
+            .zip(&labels)
+            .filter(|&(&p, &l)| p as i64 == l)
+            .count();
+        println!(
+            "top-1 accuracy, {what:<9} {:.4} ({hits}/{count})",
+            hits as f64 / count.max(1) as f64
+        );
+    }
     Ok(())
 }

@@ -37,6 +37,8 @@ enum Command {
         quantize: Option<pocketnn_convert::Quantization>,
         #[command(flatten)]
         calibration: convert::CalibrationArgs,
+        #[command(flatten)]
+        prune: convert::PruneArgs,
     },
     /// Run a model on .npy inputs and write its outputs as .npy files.
     Run {
@@ -129,7 +131,8 @@ fn main() {
             output,
             quantize,
             calibration,
-        } => convert::run(&input, &output, quantize, calibration),
+            prune,
+        } => convert::run(&input, &output, quantize, calibration, prune),
         Command::Run {
             model,
             inputs,

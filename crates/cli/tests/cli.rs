@@ -256,4 +256,71 @@ fn demo_runs_from_the_binary_alone_and_refuses_half_arguments() {
         &pocketnn(&["demo", "/no/such/model.pnn", "--data", "/no/such.npy"]),
         1,
     );
+
+#[test]
+fn convert_prune_channel_prints_the_report_and_both_accuracies() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = repo().join("models/seed_mlp.onnx");
+    let digits = repo().join("models/digits.npy");
+    let labels = repo().join("models/digits_labels.npy");
+    let pnn = dir.path().join("pruned.pnn");
+    let out = pocketnn(&[
+        "convert",
+        onnx.to_str().unwrap(),
+        "-o",
+        pnn.to_str().unwrap(),
+        "--prune",
+        "0.25",
+        "--prune-pattern",
+        "channel",
+        "--prune-per-layer",
+        "--eval-data",
+        digits.to_str().unwrap(),
+        "--eval-labels",
+        labels.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("pruning channel 0.25 (per layer):"),
+        "{stdout}"
+    );
+    // 64 of 256 neurons of the first layer go, the last layer keeps its 10.
+    assert!(
+        stdout.contains("64 of 256 output channels removed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("its output reaches a model output"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("top-1 accuracy, original  1.0000 (10/10)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("top-1 accuracy, converted"), "{stdout}");
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    let dense = converted(dir.path());
+    assert!(
+        size(&pnn) < size(&dense),
+        "{} vs {}",
+        size(&pnn),
+        size(&dense)
+    );
+
+    // Usage errors: a fraction outside [0, 1), an unknown pattern, data
+    // without labels.
+    let pruned = |extra: &[&str]| {
+        let mut args = vec![
+            "convert",
+            onnx.to_str().unwrap(),
+            "-o",
+            pnn.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        pocketnn(&args)
+    };
+    assert_clean_failure(&pruned(&["--prune", "1.5"]), 2);
+    assert_clean_failure(&pruned(&["--prune", "0.5", "--prune-pattern", "3:4"]), 2);
+    assert_clean_failure(&pruned(&["--eval-data", digits.to_str().unwrap()]), 2);
 }

@@ -183,6 +183,12 @@ pub enum ConvertError {
         /// What went wrong.
         reason: String,
     },
+    /// The pruning pass could not prune the model as asked.
+    #[error("pruning: {reason}")]
+    Pruning {
+        /// What went wrong.
+        reason: String,
+    },
     /// Writing the `.pnn` stream failed.
     #[error("writing the .pnn file failed: {source}")]
     Write {

@@ -29,6 +29,7 @@ mod graph;
 mod import;
 pub mod onnx;
 mod passes;
+mod prune;
 mod quantize;
 mod report;
 #[cfg(test)]
@@ -38,6 +39,7 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
+pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
 };
@@ -79,6 +81,8 @@ pub struct ConvertOptions {
     pub calibration: Option<Calibration>,
     /// Names of nodes that stay float (read by `--quantize int8`).
     pub keep_float: Vec<String>,
+    /// Prune the weights (default: `None`); see `docs/compression.md`.
+    pub prune: Option<Pruning>,
 }
 
 impl Default for ConvertOptions {
@@ -93,6 +97,7 @@ impl Default for ConvertOptions {
             quantize: None,
             calibration: None,
             keep_float: Vec::new(),
+            prune: None,
         }
     }
 }
@@ -154,7 +159,20 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if options.fuse_epilogues {
         passes::fuse_epilogues(&mut graph, &mut log);
     }
+    let mut pruned = match &options.prune {
+        Some(pruning) => {
+            let reports = prune::apply(&mut graph, pruning, &mut log)?;
+            if pruning.pattern == PrunePattern::Channel && options.infer_shapes {
+                reinfer_shapes(&mut graph, &mut log, &build)?;
+            }
+            reports
+        }
+        None => Vec::new(),
+    };
     let layers = quantize::apply(&mut graph, options)?;
+    if let Some(pruning) = &options.prune {
+        prune::lower(&mut graph, pruning, &mut pruned)?;
+    }
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
@@ -185,12 +203,35 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         warnings: log.warnings,
         quantization: options.quantize,
         layers,
+        pruning: options.prune,
+        pruned_layers: pruned,
     };
     Ok(Converted {
         model,
         tensor_data,
         report,
     })
+}
+
+/// Forgets the inferred shapes (the layers changed size) and infers them
+/// again.
+fn reinfer_shapes(
+    graph: &mut graph::Graph,
+    log: &mut passes::PassLog,
+    build: passes::BuildOp<'_>,
+) -> Result<(), ConvertError> {
+    let inputs = graph.inputs.clone();
+    for (id, value) in graph.values.iter_mut().enumerate() {
+        if value.constant.is_none() && !inputs.contains(&id) {
+            value.shape = None;
+        }
+    }
+    for _ in 0..MAX_SHAPE_ROUNDS {
+        if passes::infer_shapes(graph, log, build)? == 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Converts the ONNX file `input` and writes the `.pnn` file `output`.

@@ -1,5 +1,6 @@
 //! What a conversion did, for people and for tests.
 
+use crate::prune::{PruneLayerReport, Pruning};
 use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,10 @@ pub struct ConvertReport {
     pub quantization: Option<Quantization>,
     /// One line per layer the quantization looked at.
     pub layers: Vec<LayerReport>,
+    /// The pruning applied, if any.
+    pub pruning: Option<Pruning>,
+    /// One line per layer with weights pruning looked at.
+    pub pruned_layers: Vec<PruneLayerReport>,
 }
 
 impl ConvertReport {
@@ -87,6 +92,9 @@ impl fmt::Display for ConvertReport {
         if let Some(mode) = self.quantization {
             write_layers(f, mode, &self.layers)?;
         }
+        if let Some(pruning) = &self.pruning {
+            write_pruned(f, pruning, &self.pruned_layers)?;
+        }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -131,6 +139,74 @@ fn write_layers(
     writeln!(
         f,
         "  total: {quantized} of {} layer(s) quantized, weights {before} -> {after} bytes ({ratio:.2}x smaller)",
+        layers.len()
+    )
+}
+
+/// A count with a k/M suffix.
+fn short(n: u64) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..10_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// The per-layer pruning table and its totals.
+fn write_pruned(
+    f: &mut fmt::Formatter<'_>,
+    pruning: &Pruning,
+    layers: &[PruneLayerReport],
+) -> fmt::Result {
+    writeln!(
+        f,
+        "pruning {} {} ({}):",
+        pruning.pattern,
+        pruning.sparsity,
+        if pruning.per_layer {
+            "per layer"
+        } else {
+            "global threshold"
+        }
+    )?;
+    writeln!(
+        f,
+        "  {:<20} {:<6} {:>17} {:>19} {:>17} {:>8}  {:<11} why",
+        "layer", "op", "params", "bytes", "FLOPs", "sparsity", "storage"
+    )?;
+    let arrow = |a: u64, b: u64| format!("{} -> {}", short(a), short(b));
+    for l in layers {
+        writeln!(
+            f,
+            "  {:<20} {:<6} {:>17} {:>19} {:>17} {:>7.1}%  {:<11} {}",
+            l.name,
+            l.op,
+            arrow(l.params_before, l.params_after),
+            arrow(l.bytes_before, l.bytes_after),
+            arrow(l.flops_before, l.flops_after),
+            l.sparsity * 100.0,
+            l.storage,
+            l.reason
+        )?;
+    }
+    let sum = |g: fn(&PruneLayerReport) -> u64| layers.iter().map(g).sum::<u64>();
+    let (pb, pa) = (sum(|l| l.params_before), sum(|l| l.params_after));
+    let (bb, ba) = (sum(|l| l.bytes_before), sum(|l| l.bytes_after));
+    let (fb, fa) = (sum(|l| l.flops_before), sum(|l| l.flops_after));
+    let sparse = layers
+        .iter()
+        .filter(|l| l.storage.starts_with("sparse"))
+        .count();
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    writeln!(
+        f,
+        "  total: params {} ({:.2}x fewer), bytes {} ({:.2}x smaller), FLOPs {} ({:.2}x fewer); {sparse} of {} layer(s) sparse",
+        arrow(pb, pa),
+        ratio(pb, pa),
+        arrow(bb, ba),
+        ratio(bb, ba),
+        arrow(fb, fa),
+        ratio(fb, fa),
         layers.len()
     )
 }
