@@ -8,6 +8,10 @@
 //! address identifies them. A weight that is not a model constant (computed
 //! by the graph) is packed on every run, as before.
 //!
+//! The cache is generic over its key and what it keeps: the sparse
+//! operators (`crates/ops/src/sparse`) keep their validated sparse matrices
+//! in it, keyed by the addresses of their three constant parts.
+//!
 //! Memory: one packed copy of each constant weight per kernel the model's
 //! sessions used (normally one: every session picks the same best kernel),
 //! shared by all sessions of the model.
@@ -16,6 +20,7 @@ use crate::error::OpResult;
 use pocketnn_tensor::TensorView;
 use pocketnn_tensor::kernels::qgemm::{PackedI8B, QGemmKernel};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// Identifies one packing of one constant weight.
@@ -42,20 +47,29 @@ impl PackKey {
     }
 }
 
-/// The packed weights of one operator.
-#[derive(Debug, Default)]
-pub(crate) struct PackCache {
-    packed: RwLock<HashMap<PackKey, Arc<PackedI8B>>>,
+/// The packed weights of one operator (by default: int8 GEMM packings
+/// keyed by [`PackKey`]).
+#[derive(Debug)]
+pub(crate) struct PackCache<K = PackKey, V = PackedI8B> {
+    packed: RwLock<HashMap<K, Arc<V>>>,
 }
 
-impl PackCache {
+impl<K, V> Default for PackCache<K, V> {
+    fn default() -> Self {
+        PackCache {
+            packed: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash, V> PackCache<K, V> {
     /// The packing `key` names, made by `pack` the first time; `pack` runs
     /// every time when `key` is `None`.
     pub(crate) fn get_or_pack(
         &self,
-        key: Option<PackKey>,
-        pack: impl FnOnce() -> OpResult<PackedI8B>,
-    ) -> OpResult<Arc<PackedI8B>> {
+        key: Option<K>,
+        pack: impl FnOnce() -> OpResult<V>,
+    ) -> OpResult<Arc<V>> {
         let Some(key) = key else {
             return pack().map(Arc::new);
         };
