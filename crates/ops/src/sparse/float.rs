@@ -166,9 +166,7 @@ impl Operator for SparseFloat {
                 };
                 let pixels = height * width;
                 let epilogue = Epilogue {
-                    bias: bias
-                        .map(|b| Epilogue::row_bias(b, m, pixels))
-                        .transpose()?,
+                    bias: bias.map(|b| Epilogue::row_bias(b, m, pixels)).transpose()?,
                     activation: self.activation,
                     ..Epilogue::default()
                 };

@@ -109,10 +109,9 @@ impl SparseAttrs {
             "1x4" => BlockShape::Row1x4,
             "4x1" => BlockShape::Col4x1,
             other => {
-                return Err(attrs.invalid(
-                    "block",
-                    format!("`{other}` is not one of csr, 1x4, 4x1"),
-                ));
+                return Err(
+                    attrs.invalid("block", format!("`{other}` is not one of csr, 1x4, 4x1"))
+                );
             }
         };
         if shape == BlockShape::Row1x4 && !cols.is_multiple_of(4) {
