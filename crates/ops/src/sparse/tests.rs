@@ -165,12 +165,15 @@ fn activate(activation: Activation, v: f32) -> f32 {
     }
 }
 
+/// A tier, its output values and the output's shape.
+type TierOutput = (Isa, Vec<f32>, Vec<usize>);
+
 /// Runs `op` on every tier; returns each tier's first output as f32.
 fn run_tiers(
     code: OpCode,
     attributes: &[Attribute],
     inputs: &[Option<&Tensor>],
-) -> OpResult<Vec<(Isa, Vec<f32>, Vec<usize>)>> {
+) -> OpResult<Vec<TierOutput>> {
     let op = build_operator(code, attributes)?;
     let views: Vec<Option<TensorView<'_>>> = inputs.iter().map(|t| t.map(Tensor::view)).collect();
     let mut results = vec![];
