@@ -3,6 +3,7 @@
 //! epilogue (`docs/ops/sparse.md`).
 
 use super::parts::{MatrixCache, PartIndices, SparseAttrs, cached_matrix};
+use super::{for_row_blocks, input_rows};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -146,37 +147,50 @@ impl Operator for SparseFloat {
             Some(b) => Some(b.as_slice::<f32>()?),
             None => None,
         };
-        let m = self.weights.rows;
+        let (m, k, isa, activation) = (
+            self.weights.rows,
+            self.weights.cols,
+            ctx.isa,
+            self.activation,
+        );
         match self.layout {
             Layout::Linear => {
-                // y is not empty, so m > 0.
-                let batch = y.len() / m;
-                let epilogue = Epilogue {
-                    bias: bias
-                        .map(|b| Epilogue::column_bias(b, batch, m))
-                        .transpose()?,
-                    activation: self.activation,
-                    ..Epilogue::default()
-                };
-                sparse_linear_f32(ctx.isa, &w, x, batch, y, &epilogue)?;
+                // y is not empty, so m > 0: a block of rows of y is
+                // `len / m` rows of the batch.
+                for_row_blocks(ctx.threads, y, m, &|first, y_rows| {
+                    let count = y_rows.len() / m;
+                    let x_rows = input_rows(x, k, first, count)?;
+                    let epilogue = Epilogue {
+                        bias: bias
+                            .map(|b| Epilogue::column_bias(b, count, m))
+                            .transpose()?,
+                        activation,
+                        ..Epilogue::default()
+                    };
+                    Ok(sparse_linear_f32(
+                        isa, &w, x_rows, count, y_rows, &epilogue,
+                    )?)
+                })?;
             }
             Layout::Pointwise => {
-                let &[images, k, height, width] = x_view.shape() else {
+                let &[_, _, height, width] = x_view.shape() else {
                     return Err(shape_error(format!("X {:?} is not 4-D", x_view.shape())));
                 };
                 let pixels = height * width;
-                let epilogue = Epilogue {
-                    bias: bias.map(|b| Epilogue::row_bias(b, m, pixels)).transpose()?,
-                    activation: self.activation,
-                    ..Epilogue::default()
-                };
+                // y is not empty, so m · pixels > 0.
                 let (x_len, y_len) = (k * pixels, m * pixels);
-                for (n, y_image) in y.chunks_exact_mut(y_len).enumerate().take(images) {
-                    let x_image = x.get(n * x_len..(n + 1) * x_len).ok_or_else(|| {
-                        shape_error(format!("X holds {} values, not {images} images", x.len()))
-                    })?;
-                    sparse_pointwise_f32(ctx.isa, &w, x_image, pixels, y_image, &epilogue)?;
-                }
+                for_row_blocks(ctx.threads, y, y_len, &|first, y_images| {
+                    let epilogue = Epilogue {
+                        bias: bias.map(|b| Epilogue::row_bias(b, m, pixels)).transpose()?,
+                        activation,
+                        ..Epilogue::default()
+                    };
+                    for (i, y_image) in y_images.chunks_exact_mut(y_len).enumerate() {
+                        let x_image = input_rows(x, x_len, first + i, 1)?;
+                        sparse_pointwise_f32(isa, &w, x_image, pixels, y_image, &epilogue)?;
+                    }
+                    Ok(())
+                })?;
             }
         }
         Ok(())

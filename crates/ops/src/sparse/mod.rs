@@ -13,7 +13,7 @@
 //! model constants, kept for the model's lifetime (`parts.rs`).
 
 use crate::attrs::Attrs;
-use crate::error::OpResult;
+use crate::error::{OpError, OpResult};
 use crate::operator::Operator;
 use pocketnn_format::OpCode;
 
@@ -27,6 +27,8 @@ mod tests;
 mod tests_errors;
 #[cfg(test)]
 mod tests_quant;
+#[cfg(test)]
+mod tests_threads;
 
 fn boxed<T: Operator + 'static>(op: OpResult<T>) -> OpResult<Box<dyn Operator>> {
     op.map(|o| Box::new(o) as Box<dyn Operator>)
@@ -40,4 +42,42 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::SparseQLinearConv => boxed(qconv::SparseQLinearConv::build(attrs)),
         _ => return None,
     })
+}
+
+/// Runs `task(first_row, rows_of_y)` over `y` cut into rows of `row_len`
+/// values (`row_len > 0`): whole on the calling thread when `threads` is 1
+/// or `y` has one row, else in about `threads` blocks of rows on the
+/// current rayon pool (the runtime calls operators inside it).
+fn for_row_blocks<O: Send>(
+    threads: usize,
+    y: &mut [O],
+    row_len: usize,
+    task: &(dyn Fn(usize, &mut [O]) -> OpResult<()> + Sync),
+) -> OpResult<()> {
+    let rows = y.len() / row_len.max(1);
+    if threads <= 1 || rows <= 1 {
+        return task(0, y);
+    }
+    let per_block = rows.div_ceil(threads);
+    crate::parallel::for_each_chunk_mut(y, per_block * row_len, &|i, block| {
+        task(i * per_block, block)
+    })
+}
+
+/// Rows `first .. first + count` of `x`, `row_len` values each.
+fn input_rows<T>(x: &[T], row_len: usize, first: usize, count: usize) -> OpResult<&[T]> {
+    let range = first.checked_mul(row_len).zip(
+        first
+            .checked_add(count)
+            .and_then(|end| end.checked_mul(row_len)),
+    );
+    range
+        .and_then(|(start, end)| x.get(start..end))
+        .ok_or_else(|| OpError::ShapeMismatch {
+            reason: format!(
+                "input of {} values has no rows {first}..{} of {row_len}",
+                x.len(),
+                first.saturating_add(count)
+            ),
+        })
 }

@@ -18,6 +18,7 @@
 //! otherwise the pointwise kernel runs image by image.
 
 use super::parts::{MatrixCache, PartIndices, SparseAttrs, cached_matrix};
+use super::{for_row_blocks, input_rows};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -184,29 +185,34 @@ impl Operator for SparseQLinearConv {
         let kernel = SparseI8Kernel::best_for(ctx.isa);
         let x_view = required(inputs, X)?;
         let x = x_view.as_slice::<u8>()?;
-        let shape = x_view.shape();
-        let images = shape.first().copied().unwrap_or(0);
-        let pixels: usize = shape.get(2..).unwrap_or(&[]).iter().product();
+        let pixels: usize = x_view.shape().get(2..).unwrap_or(&[]).iter().product();
+        let requantize = &requantize;
         if pixels == 1 {
-            let out = SparseQOutput::U8 {
-                c: y,
-                requantize: &requantize,
-            };
-            sparse_linear_u8i8(&kernel, &w, x, x_zero, images, out)?;
-            return Ok(());
+            // y is not empty, so m > 0: a block of rows of y is `len / m`
+            // rows of x.
+            return for_row_blocks(ctx.threads, y, m, &|first, y_rows| {
+                let count = y_rows.len() / m;
+                let x_rows = input_rows(x, k, first, count)?;
+                let out = SparseQOutput::U8 {
+                    c: y_rows,
+                    requantize,
+                };
+                Ok(sparse_linear_u8i8(&kernel, &w, x_rows, x_zero, count, out)?)
+            });
         }
-        // y is not empty, so m > 0 and pixels > 0.
+        // y is not empty, so m · pixels > 0.
         let (x_len, y_len) = (k * pixels, m * pixels);
-        for (n, y_image) in y.chunks_exact_mut(y_len).enumerate().take(images) {
-            let x_image = x.get(n * x_len..(n + 1) * x_len).ok_or_else(|| {
-                shape_error(format!("x holds {} values, not {images} images", x.len()))
-            })?;
-            let out = SparseQOutput::U8 {
-                c: y_image,
-                requantize: &requantize,
-            };
-            sparse_pointwise_u8i8(&kernel, &w, x_image, x_zero, pixels, out)?;
-        }
+        for_row_blocks(ctx.threads, y, y_len, &|first, y_images| {
+            for (i, y_image) in y_images.chunks_exact_mut(y_len).enumerate() {
+                let x_image = input_rows(x, x_len, first + i, 1)?;
+                let out = SparseQOutput::U8 {
+                    c: y_image,
+                    requantize,
+                };
+                sparse_pointwise_u8i8(&kernel, &w, x_image, x_zero, pixels, out)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 }
