@@ -410,7 +410,7 @@ pub fn sparse_linear_u8i8(
     out.check(batch, m)?;
     let matrix = w.matrix();
     let mut sums = vec![0i32; m];
-    let mut x_words = Vec::new();
+    let mut x_words = vec![0i32; w.grouped().group_count];
     for i in 0..batch {
         let x_row = &x[i * k..(i + 1) * k];
         if !linear_row_simd(kernel, w, x_row, &mut x_words, &mut sums) {
@@ -429,25 +429,23 @@ pub fn sparse_linear_u8i8(
 
 /// `sums[row] = Σ W[row, c] · x[c]` for every row with `kernel`'s SIMD
 /// code, when it has some (false: nothing was computed). `x_words` is
-/// scratch for the row as words of four activations.
+/// scratch for the row as words of four activations (`ceil(k / 4)` long).
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 fn linear_row_simd(
     kernel: &SparseI8Kernel,
     w: &SparseI8Matrix,
     x_row: &[u8],
-    x_words: &mut Vec<i32>,
+    x_words: &mut [i32],
     sums: &mut [i32],
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if matches!(kernel.isa, Isa::Avx2 | Isa::Avx512) {
         let grouped = w.grouped();
-        x_words.clear();
-        x_words.extend(x_row.chunks(4).map(|quad| {
+        for (word, quad) in x_words.iter_mut().zip(x_row.chunks(4)) {
             let mut bytes = [0u8; 4];
             bytes[..quad.len()].copy_from_slice(quad);
-            i32::from_le_bytes(bytes)
-        }));
-        x_words.resize(grouped.group_count, 0);
+            *word = i32::from_le_bytes(bytes);
+        }
         return super::i8_linear_avx2::linear_row(grouped, x_words, sums).is_some();
     }
     false
