@@ -11,7 +11,10 @@
 //!   requantized u8 output): the dense int8 GEMM (every SIMD kernel of this
 //!   CPU, weights packed, activations transposed to pixel-major inside the
 //!   timing or beforehand) against `sparse_pointwise_u8i8` of every int8
-//!   sparse kernel.
+//!   sparse kernel;
+//! * `sparse-i8-fc1`: fc1's shape in int8 at batch 1: the dense int8 GEMM
+//!   (best kernel, weights packed) against `sparse_linear_u8i8` of every
+//!   int8 sparse kernel (the scalar one is the portable dot product).
 //!
 //! Throughput counts the dense operations (a multiply-add counts 2), so
 //! the figures of one group compare directly.
@@ -31,7 +34,7 @@ use pocketnn_tensor::kernels::qgemm::{
 };
 use pocketnn_tensor::kernels::sparse::{
     BlockShape, SPARSE_I8_KERNELS, SparseI8Matrix, SparseMatrix, SparseQOutput, sparse_linear_f32,
-    sparse_pointwise_f32, sparse_pointwise_u8i8,
+    sparse_linear_u8i8, sparse_pointwise_f32, sparse_pointwise_u8i8,
 };
 use std::hint::black_box;
 
@@ -247,10 +250,62 @@ fn bench_i8_pointwise(criterion: &mut Criterion) {
     group.finish();
 }
 
+fn bench_i8_fc1(criterion: &mut Criterion) {
+    let (k, m) = (6272, 1024);
+    let mut group = criterion.benchmark_group("sparse-i8-fc1");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((2 * m * k) as u64));
+    let mut stream = Stream(11);
+    let x: Vec<u8> = (0..k).map(|_| (stream.next() * 256.0) as u8).collect();
+    let multiplier = QuantMultiplier::new(2e-4).expect("valid");
+    let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
+    let mut y = vec![0u8; m];
+    let dense = sparse_dense(m, k, BlockShape::Csr, 12, i8_value);
+    // The list runs from the scalar kernel to the widest of each family.
+    let best = I8_GEMM_KERNELS.iter().rfind(|kernel| kernel.is_available());
+    if let Some(kernel) = best {
+        // B = Wᵀ (k × m), packed once.
+        let packed = PackedI8B::pack(kernel, &dense, (k, m), (1, k)).expect("fits");
+        let id = BenchmarkId::new(format!("dense-{}", kernel.name), "packed-b");
+        group.bench_function(id, |bench| {
+            bench.iter(|| {
+                let out = QOutput::U8 {
+                    c: &mut y,
+                    row_stride: m,
+                    requantize: &requantize,
+                };
+                let a = U8Matrix::row_major(&x, 1, k).expect("fits");
+                gemm_u8i8(kernel, a, ZeroPoints::PerTensor(128), &packed, &[], out).expect("runs");
+                black_box(&y);
+            })
+        });
+    }
+    for shape in BlockShape::ALL {
+        let dense = sparse_dense(m, k, shape, 13, i8_value);
+        let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
+        let w = SparseI8Matrix::new(w).expect("fits");
+        for kernel in SPARSE_I8_KERNELS.iter().filter(|k| k.is_available()) {
+            let id = BenchmarkId::new(kernel.name, shape.name());
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    let out = SparseQOutput::U8 {
+                        c: &mut y,
+                        requantize: &requantize,
+                    };
+                    sparse_linear_u8i8(kernel, &w, &x, 128, 1, out).expect("runs");
+                    black_box(&y);
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_f32_fc1,
     bench_f32_pointwise,
-    bench_i8_pointwise
+    bench_i8_pointwise,
+    bench_i8_fc1
 );
 criterion_main!(benches);

@@ -8,7 +8,8 @@
 //!
 //! Families: [`elementwise`](crate) (unary, binary, comparison, reductions,
 //! softmax, tensor creation), `nn` (convolution, matrix products, pooling,
-//! normalisation) and `data` (shape and data movement).
+//! normalisation), `data` (shape and data movement), `quant` (int8) and
+//! `sparse` (layers with sparse constant weights).
 #![deny(missing_docs)]
 
 pub mod attrs;
@@ -22,6 +23,7 @@ mod operator;
 mod parallel;
 mod quant;
 mod registry;
+mod sparse;
 pub mod util;
 
 pub use error::{OpError, OpResult};

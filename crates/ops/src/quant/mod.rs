@@ -21,7 +21,7 @@ mod conv;
 mod dynamic;
 mod linear;
 mod matmul;
-mod pack_cache;
+pub(crate) mod pack_cache;
 
 #[cfg(test)]
 mod dynamic_tests;
@@ -108,7 +108,7 @@ fn int_values(view: TensorView<'_>, index: usize) -> OpResult<Vec<i32>> {
 
 /// Scales of input `index`: finite and positive, per tensor or (when
 /// `per` is a positive length) one per slice.
-fn scales(
+pub(crate) fn scales(
     inputs: &[Option<TensorView<'_>>],
     index: usize,
     per: Option<usize>,
@@ -122,7 +122,7 @@ fn scales(
 
 /// Zero points of input `index` (`[0]` when absent): per tensor or (when
 /// `per` is a positive length) one per slice.
-fn zero_points(
+pub(crate) fn zero_points(
     view: Option<TensorView<'_>>,
     per: Option<usize>,
     index: usize,

@@ -9,6 +9,11 @@
 //! address identifies them. A weight that is not a model constant (computed
 //! by the graph) is packed on every run, as before.
 //!
+//! The cache is generic over its key and what it keeps ([`ConstCache`]):
+//! the requantization parameters of the int8 operators ([`DerivedKey`]) and
+//! the sparse operators' validated matrices (`crates/ops/src/sparse`) live
+//! in it too.
+//!
 //! Memory: one packed copy of each constant weight per kernel the model's
 //! sessions used (normally one: every session picks the same best kernel),
 //! shared by all sessions of the model.

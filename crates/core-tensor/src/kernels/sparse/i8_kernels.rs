@@ -6,8 +6,9 @@
 //! `x ^ 0x80` for the signed ARM kernels) and runs a tier kernel over the
 //! grouped weight words (see [`SparseI8Matrix`]); the scalar kernel is the
 //! reference and reads the matrix directly. The linear product (batch ×
-//! k times the transposed matrix) is a dot product per output in portable
-//! code on every kernel.
+//! k times the transposed matrix) is a dot product per output: gathered
+//! from the grouped form on AVX2 (the AVX2 and AVX-512 kernels, see
+//! `i8_linear_avx2.rs`), in portable code on the others.
 
 use super::i8_epilogue::RequantizeRun;
 use super::i8_matrix::SparseI8Matrix;
@@ -390,9 +391,9 @@ fn row_entries<'a>(
 
 /// Linear layout: `Y (batch × m) = (X (batch × k) - x_zero) · Wᵀ`, `X` and
 /// `Y` row-major, written as `out` asks (channel = column of `Y`,
-/// activation row = row of `Y`). Every kernel runs the same portable dot
-/// products (the kernel is checked, so callers can pass one for both
-/// layouts).
+/// activation row = row of `Y`). The AVX2 and AVX-512 kernels gather the
+/// activations with AVX2; the others run portable dot products (the kernel
+/// is checked, so callers can pass one for both layouts).
 ///
 /// Fails like [`sparse_pointwise_u8i8`].
 pub fn sparse_linear_u8i8(
@@ -409,11 +410,14 @@ pub fn sparse_linear_u8i8(
     out.check(batch, m)?;
     let matrix = w.matrix();
     let mut sums = vec![0i32; m];
+    let mut x_words = vec![0i32; w.grouped().group_count];
     for i in 0..batch {
         let x_row = &x[i * k..(i + 1) * k];
-        match matrix.column_indices() {
-            Columns::U16(c) => linear_row(matrix, c, x_row, &mut sums),
-            Columns::U32(c) => linear_row(matrix, c, x_row, &mut sums),
+        if !linear_row_simd(kernel, w, x_row, &mut x_words, &mut sums) {
+            match matrix.column_indices() {
+                Columns::U16(c) => linear_row(matrix, c, x_row, &mut sums),
+                Columns::U32(c) => linear_row(matrix, c, x_row, &mut sums),
+            }
         }
         for (s, &row_sum) in sums.iter_mut().zip(w.row_sums()) {
             *s = s.wrapping_sub(i32::from(x_zero).wrapping_mul(row_sum));
@@ -421,6 +425,30 @@ pub fn sparse_linear_u8i8(
         out.store(i * m, &sums, |j| j, |_| i);
     }
     Ok(())
+}
+
+/// `sums[row] = Σ W[row, c] · x[c]` for every row with `kernel`'s SIMD
+/// code, when it has some (false: nothing was computed). `x_words` is
+/// scratch for the row as words of four activations (`ceil(k / 4)` long).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn linear_row_simd(
+    kernel: &SparseI8Kernel,
+    w: &SparseI8Matrix,
+    x_row: &[u8],
+    x_words: &mut [i32],
+    sums: &mut [i32],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if matches!(kernel.isa, Isa::Avx2 | Isa::Avx512) {
+        let grouped = w.grouped();
+        for (word, quad) in x_words.iter_mut().zip(x_row.chunks(4)) {
+            let mut bytes = [0u8; 4];
+            bytes[..quad.len()].copy_from_slice(quad);
+            *word = i32::from_le_bytes(bytes);
+        }
+        return super::i8_linear_avx2::linear_row(grouped, x_words, sums).is_some();
+    }
+    false
 }
 
 /// `sums[row] = Σ W[row, c] · x[c]` for every row.

@@ -59,6 +59,8 @@ mod reference;
 mod i8_avx2;
 #[cfg(target_arch = "x86_64")]
 mod i8_avx512vnni;
+#[cfg(target_arch = "x86_64")]
+mod i8_linear_avx2;
 #[cfg(target_arch = "aarch64")]
 mod i8_neon;
 
