@@ -1,8 +1,10 @@
-//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them.
+//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them,
+//! and distill small students from them.
 #![forbid(unsafe_code)]
 
 mod bench;
 mod convert;
+mod distill;
 mod error;
 mod eval;
 mod inputs;
@@ -82,6 +84,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train a small student model to imitate a teacher (knowledge distillation).
+    Distill(distill::DistillArgs),
     /// Measure load time, latency and peak memory.
     Bench {
         /// The .pnn model.
@@ -120,6 +124,7 @@ fn main() {
             threads,
         } => run::run(&model, &inputs, &output_dir, threads),
         Command::Inspect { model, json } => inspect::run(&model, json),
+        Command::Distill(args) => distill::run(&args),
         Command::Eval {
             model,
             data,

@@ -51,7 +51,7 @@ pub use error::DistillError;
 pub use export::{ONNX_OPSET, write_atomically};
 pub use network::{MAX_STUDENT_VALUES, Student};
 pub use spec::{CnnItem, MAX_SIZE, SpecError, SpecErrorKind, StudentSpec};
-pub use teacher::{load_teacher, teacher_logits};
+pub use teacher::{load_teacher, teacher_logits, teacher_parameters};
 pub use train::{
     DistillOptions, DistillOutcome, EpochReport, GRADIENT_GROUP, Progress, TrainingData, argmax,
     distill, predict,

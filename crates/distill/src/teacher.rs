@@ -38,7 +38,7 @@ pub fn teacher_logits(
         )));
     };
     let sample_len: usize = sample_shape.iter().product();
-    if sample_len == 0 || samples.len() % sample_len != 0 {
+    if sample_len == 0 || !samples.len().is_multiple_of(sample_len) {
         return Err(DistillError::Data(format!(
             "{} values are not whole samples of shape {sample_shape:?}",
             samples.len()
@@ -67,4 +67,15 @@ pub fn teacher_logits(
         logits.extend(scores.to_f32_vec().map_err(pocketnn::Error::from)?);
     }
     Ok((logits, classes))
+}
+
+/// The teacher's parameter count: the elements of all the tensors stored in
+/// the model (weights, biases and any other constants).
+pub fn teacher_parameters(model: &Model) -> u64 {
+    model
+        .definition()
+        .tensors
+        .iter()
+        .map(|t| t.shape.iter().copied().fold(1u64, u64::saturating_mul))
+        .fold(0, u64::saturating_add)
 }

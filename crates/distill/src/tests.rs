@@ -454,7 +454,7 @@ fn save_writes_onnx_or_pnn_and_leaves_no_temporary_file() {
     let s = student("mlp:6-4-3", &[6], 2);
     s.save(&dir.path().join("a.onnx")).expect("onnx");
     s.save(&dir.path().join("a.pnn")).expect("pnn");
-    let model = pocketnn::Model::load(&dir.path().join("a.pnn")).expect("load");
+    let model = pocketnn::Model::load(dir.path().join("a.pnn")).expect("load");
     let x = random_values(6, 3);
     let (got, _) = crate::teacher_logits(&model, &x, &[6], 1).expect("run");
     let want = s.forward(&x).expect("forward");

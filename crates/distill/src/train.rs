@@ -97,7 +97,7 @@ impl TrainingData {
         labels: Option<Vec<usize>>,
     ) -> Result<TrainingData, DistillError> {
         let bad = |m: String| Err(DistillError::Data(m));
-        if sample_len == 0 || classes == 0 || samples.len() % sample_len != 0 {
+        if sample_len == 0 || classes == 0 || !samples.len().is_multiple_of(sample_len) {
             return bad(format!(
                 "{} values are not whole samples of {sample_len}",
                 samples.len()
@@ -327,13 +327,13 @@ pub fn distill(
     };
     let n = data.len();
     let mut order: Vec<usize> = (0..n).collect();
-    Rng::new(options.seed ^ 0x5EED_0F_5B11).shuffle(&mut order);
+    Rng::new(options.seed ^ 0x5EED_5B11).shuffle(&mut order);
     let held_out =
         ((n as f64 * f64::from(options.validation_fraction)).round() as usize).clamp(1, n - 1);
     let (validation, train) = order.split_at(held_out);
     let (validation, mut train) = (validation.to_vec(), train.to_vec());
 
-    let mut shuffler = Rng::new(options.seed.wrapping_add(0xBA7C_4E5));
+    let mut shuffler = Rng::new(options.seed.wrapping_add(0x0BA7_C4E5));
     let mut adam = Adam::new(options.learning_rate, student.param_count());
     let (acc, agree) = evaluate(&student, data, &validation);
     let mut best = (student.params.clone(), 0, acc, agree);
@@ -419,7 +419,7 @@ pub fn distill(
 /// student's input size), computed in parallel.
 pub fn predict(student: &Student, samples: &[f32]) -> Result<Vec<usize>, DistillError> {
     let len = student.input_len();
-    if len == 0 || samples.len() % len != 0 {
+    if len == 0 || !samples.len().is_multiple_of(len) {
         return Err(DistillError::Mismatch(format!(
             "{} values are not whole samples of {len}",
             samples.len()
