@@ -1,5 +1,5 @@
 //! `pocketnn distill` on the shared MNIST data: a small student distilled
-//! from `seed_mlp.onnx` for a few epochs on a subset learns (test accuracy
+//! from `seed_mlp.onnx` for 15 epochs on 1,000 images learns (test accuracy
 //! far above the 0.1 of chance), the same seed gives bit-identical weights
 //! with 1 and 2 threads, and the written student is a standard ONNX model:
 //! `onnx.checker` accepts it, onnxruntime runs it, and onnxruntime and
@@ -52,6 +52,9 @@ fn options(epochs: usize, seed: u64) -> DistillOptions {
     o
 }
 
+/// Epochs of the MLP test.
+const EPOCHS: usize = 15;
+
 #[test]
 fn a_distilled_mlp_learns_and_is_deterministic_for_a_seed() {
     let (data, _) = training_subset(scaled(1000));
@@ -66,7 +69,7 @@ fn a_distilled_mlp_learns_and_is_deterministic_for_a_seed() {
             distill(
                 student,
                 &data,
-                &options(4, seed),
+                &options(EPOCHS, seed),
                 &AtomicBool::new(false),
                 &mut |_| {},
             )
@@ -98,18 +101,20 @@ fn a_distilled_mlp_learns_and_is_deterministic_for_a_seed() {
         .count();
     let accuracy = right as f64 / test.len() as f64;
     eprintln!(
-        "mlp:784-16-10 on {} images, 4 epochs in {seconds:.1} s: best validation accuracy {:.3} \
+        "mlp:784-16-10 on {} images, {EPOCHS} epochs in {seconds:.1} s: best validation accuracy {:.3} \
          (epoch {}), test accuracy {accuracy:.3} on {}",
         data.len(),
         one.best_validation_accuracy,
         one.best_epoch,
         test.len()
     );
+    // Chance is 0.1. Fewer training images (under qemu) learn less.
+    let bound = if data.len() >= 1000 { 0.8 } else { 0.5 };
     assert!(
-        accuracy > 0.6,
+        accuracy > bound,
         "test accuracy {accuracy}: the student did not learn"
     );
-    assert!(one.best_validation_accuracy > 0.6);
+    assert!(f64::from(one.best_validation_accuracy) > bound);
 }
 
 fn python() -> PathBuf {

@@ -167,6 +167,14 @@ pub fn run(args: &DistillArgs) -> CliResult {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    // The bar draws only on a terminal; the epoch lines are printed either way.
+    let say = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     let training = Instant::now();
     let outcome =
         pocketnn_distill::distill(student, &data, &options, &stop, &mut |event| match event {
@@ -183,7 +191,7 @@ pub fn run(args: &DistillArgs) -> CliResult {
                 bar.set_position(done as u64);
                 bar.set_message(format!("loss {loss:.4}"));
             }
-            Progress::Epoch(r) => bar.println(format!(
+            Progress::Epoch(r) => say(format!(
                 "epoch {:>3}: loss {:.4}  train acc {:.4}  val acc {:.4}  agreement {:.4}{}{}",
                 r.epoch,
                 r.train_loss,
