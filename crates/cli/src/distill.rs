@@ -238,7 +238,9 @@ pub fn run(args: &DistillArgs) -> CliResult {
     if let (Some(x), Some(y)) = (&args.eval_data, &args.eval_labels) {
         let (test_samples, test_shape) = read_samples(x)?;
         let test_labels = read_labels(y)?;
-        if test_shape != sample_shape || test_labels.len() * sample_len != test_samples.len() {
+        if test_shape != sample_shape
+            || test_labels.len().checked_mul(sample_len) != Some(test_samples.len())
+        {
             return Err(CliError::Usage(format!(
                 "{}: samples of shape {test_shape:?} with {} labels do not match the training data {sample_shape:?}",
                 x.display(),

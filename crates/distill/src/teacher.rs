@@ -47,7 +47,7 @@ pub fn teacher_logits(
     let mut session = Session::new(model, SessionOptions::with_threads(0))?;
     let mut logits = Vec::new();
     let mut classes = 0;
-    for chunk in samples.chunks(batch.max(1) * sample_len) {
+    for chunk in samples.chunks(batch.clamp(1, 1 << 16).saturating_mul(sample_len)) {
         let rows = chunk.len() / sample_len;
         let mut shape = vec![rows];
         shape.extend_from_slice(sample_shape);
