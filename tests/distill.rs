@@ -6,8 +6,9 @@
 //! pocketnn (from the written `.pnn`) give the training model's logits.
 //!
 //! The onnxruntime check runs `scripts/testdata/ort_run.py` with the Python
-//! of `POCKETNN_PYTHON`, else `<workspace>/.venv/bin/python` (the venv that
-//! `scripts/gen-testdata.sh` makes); it fails, never skips, without one.
+//! of `POCKETNN_PYTHON`, else the venv that `scripts/gen-testdata.sh` makes
+//! (`POCKETNN_VENV`, default `<workspace>/.venv`); it fails, never skips,
+//! without one.
 
 use pocketnn_distill::{DistillOptions, Student, StudentSpec, TrainingData, distill, predict};
 use pocketnn_tests::mnist::{TestSet, argmax, read_npy_f32, read_npy_i64};
@@ -118,9 +119,13 @@ fn a_distilled_mlp_learns_and_is_deterministic_for_a_seed() {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("POCKETNN_PYTHON")
+    if let Some(python) = std::env::var_os("POCKETNN_PYTHON") {
+        return PathBuf::from(python);
+    }
+    std::env::var_os("POCKETNN_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"))
+        .unwrap_or_else(|| workspace_root().join(".venv"))
+        .join("bin/python")
 }
 
 fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
