@@ -1,9 +1,11 @@
-//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them.
+//! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them,
+//! and distill small students from them.
 #![forbid(unsafe_code)]
 
 mod bench;
 mod convert;
 mod demo;
+mod distill;
 mod error;
 mod eval;
 mod inputs;
@@ -101,6 +103,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// Train a small student model to imitate a teacher (knowledge distillation).
+    Distill(distill::DistillArgs),
     /// Measure load time, latency and peak memory.
     Bench {
         /// The .pnn model.
@@ -140,6 +144,7 @@ fn main() {
             threads,
         } => run::run(&model, &inputs, &output_dir, threads),
         Command::Inspect { model, json } => inspect::run(&model, json),
+        Command::Distill(args) => distill::run(&args),
         Command::Eval {
             model,
             data,
