@@ -36,6 +36,8 @@ enum Command {
         quantize: Option<pocketnn_convert::Quantization>,
         #[command(flatten)]
         calibration: convert::CalibrationArgs,
+        #[command(flatten)]
+        low_rank: convert::LowRankArgs,
     },
     /// Run a model on .npy inputs and write its outputs as .npy files.
     Run {
@@ -112,7 +114,8 @@ fn main() {
             output,
             quantize,
             calibration,
-        } => convert::run(&input, &output, quantize, calibration),
+            low_rank,
+        } => convert::run(&input, &output, quantize, calibration, low_rank),
         Command::Run {
             model,
             inputs,

@@ -27,6 +27,7 @@ mod error;
 mod export;
 mod graph;
 mod import;
+mod lowrank;
 pub mod onnx;
 mod passes;
 mod quantize;
@@ -38,6 +39,7 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
+pub use lowrank::{LowRank, LowRankLayer};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
 };
@@ -79,6 +81,12 @@ pub struct ConvertOptions {
     pub calibration: Option<Calibration>,
     /// Names of nodes that stay float (read by `--quantize int8`).
     pub keep_float: Vec<String>,
+    /// Factorize weights by truncated SVD (default: `None`); see
+    /// `docs/low-rank.md`.
+    pub low_rank: Option<LowRank>,
+    /// With `low_rank`: the names of the nodes to factorize; empty means
+    /// every layer with a constant weight.
+    pub low_rank_layers: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -93,6 +101,8 @@ impl Default for ConvertOptions {
             quantize: None,
             calibration: None,
             keep_float: Vec::new(),
+            low_rank: None,
+            low_rank_layers: Vec::new(),
         }
     }
 }
@@ -154,7 +164,12 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if options.fuse_epilogues {
         passes::fuse_epilogues(&mut graph, &mut log);
     }
+    let (low_rank_layers, low_rank_pairs) = match options.low_rank {
+        Some(mode) => lowrank::apply(&mut graph, mode, &options.low_rank_layers),
+        None => Default::default(),
+    };
     let layers = quantize::apply(&mut graph, options)?;
+    lowrank::fuse_pairs(&mut graph, &low_rank_pairs);
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
@@ -185,6 +200,8 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         warnings: log.warnings,
         quantization: options.quantize,
         layers,
+        low_rank: options.low_rank,
+        low_rank_layers,
     };
     Ok(Converted {
         model,

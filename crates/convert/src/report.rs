@@ -1,5 +1,6 @@
 //! What a conversion did, for people and for tests.
 
+use crate::lowrank::{LowRank, LowRankLayer};
 use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,10 @@ pub struct ConvertReport {
     pub quantization: Option<Quantization>,
     /// One line per layer the quantization looked at.
     pub layers: Vec<LayerReport>,
+    /// The low-rank factorization applied, if any.
+    pub low_rank: Option<LowRank>,
+    /// One line per layer with a constant weight the low-rank pass looked at.
+    pub low_rank_layers: Vec<LowRankLayer>,
 }
 
 impl ConvertReport {
@@ -84,6 +89,9 @@ impl fmt::Display for ConvertReport {
             "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
             self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
+        if let Some(mode) = self.low_rank {
+            crate::lowrank::write_table(f, mode, &self.low_rank_layers)?;
+        }
         if let Some(mode) = self.quantization {
             write_layers(f, mode, &self.layers)?;
         }
