@@ -76,7 +76,8 @@ fn positions(graph: &Graph, id: Option<ValueId>, range: std::ops::Range<usize>) 
         .unwrap_or(&[])
         .iter()
         .map(|d| d.unwrap_or(1))
-        .product()
+        .fold(1u64, u64::saturating_mul)
+        .min(u64::MAX / 4)
 }
 
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -249,8 +250,8 @@ pub(crate) fn apply(
             row.params_after = kept_params + layer.bias_len;
             row.bytes_before = row.params_before * 4;
             row.bytes_after = row.params_after * 4;
-            row.flops_before = 2 * dense * layer.positions;
-            row.flops_after = 2 * kept_params * layer.positions;
+            row.flops_before = dense.saturating_mul(2 * layer.positions);
+            row.flops_after = kept_params.saturating_mul(2 * layer.positions);
             row.kept = kept;
             if let (None, Some(d)) = (&row.kept, decomposition) {
                 let factors = d.truncate(rank);
