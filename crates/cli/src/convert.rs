@@ -1,10 +1,10 @@
-//! `pocketnn convert IN.onnx -o OUT.pnn [--quantize MODE] [--calibrate X.npy ...]`
+//! `pocketnn convert IN.onnx -o OUT.pnn [--low-rank R|energy:E] [--quantize MODE] [--calibrate X.npy ...]`
 
 use crate::CliResult;
 use crate::error::CliError;
 use pocketnn_convert::{
-    Calibration, CalibrationMethod, ConvertOptions, DEFAULT_MIN_SQNR_DB, PrunePattern, Pruning,
-    Quantization, convert_file,
+    Calibration, CalibrationMethod, ConvertOptions, DEFAULT_MIN_SQNR_DB, LowRank, PrunePattern,
+    Pruning, Quantization, convert_file,
 };
 use std::path::{Path, PathBuf};
 
@@ -54,6 +54,20 @@ pub struct PruneArgs {
     pub eval_labels: Option<PathBuf>,
 }
 
+/// The low-rank factorization option.
+#[derive(clap::Args, Debug, Default)]
+pub struct LowRankArgs {
+    /// Factorize Gemm/MatMul weights and Conv kernels by truncated SVD where it
+    /// saves work: R in (0, 1] keeps that fraction of the full rank,
+    /// energy:E the share E of the squared singular values.
+    #[arg(long, value_name = "R|energy:E")]
+    pub low_rank: Option<LowRank>,
+    /// With --low-rank: factorize only these nodes (comma-separated names;
+    /// repeatable). Default: every layer with a constant weight.
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
+    pub low_rank_layers: Vec<String>,
+}
+
 /// Converts, writes atomically, prints a short report.
 pub fn run(
     input: &Path,
@@ -61,6 +75,7 @@ pub fn run(
     quantize: Option<Quantization>,
     calibration: CalibrationArgs,
     prune: PruneArgs,
+    low_rank: LowRankArgs,
 ) -> CliResult {
     let mut options = ConvertOptions::default();
     options.quantize = quantize;
@@ -75,6 +90,13 @@ pub fn run(
         pruning.keep_dense = prune.prune_keep_dense;
         options.prune = Some(pruning);
     }
+    if low_rank.low_rank.is_none() && !low_rank.low_rank_layers.is_empty() {
+        return Err(CliError::Usage(
+            "--low-rank-layers is only used by --low-rank".into(),
+        ));
+    }
+    options.low_rank = low_rank.low_rank;
+    options.low_rank_layers = low_rank.low_rank_layers;
     options.keep_float = calibration.keep_float;
     if let Some(path) = &calibration.calibrate {
         if quantize != Some(Quantization::Int8) {

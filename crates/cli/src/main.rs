@@ -41,6 +41,8 @@ enum Command {
         calibration: convert::CalibrationArgs,
         #[command(flatten)]
         prune: convert::PruneArgs,
+        #[command(flatten)]
+        low_rank: convert::LowRankArgs,
     },
     /// Run a model on .npy inputs and write its outputs as .npy files.
     Run {
@@ -136,7 +138,8 @@ fn main() {
             quantize,
             calibration,
             prune,
-        } => convert::run(&input, &output, quantize, calibration, prune),
+            low_rank,
+        } => convert::run(&input, &output, quantize, calibration, prune, low_rank),
         Command::Run {
             model,
             inputs,

@@ -256,6 +256,7 @@ fn demo_runs_from_the_binary_alone_and_refuses_half_arguments() {
         &pocketnn(&["demo", "/no/such/model.pnn", "--data", "/no/such.npy"]),
         1,
     );
+}
 
 #[test]
 fn convert_prune_channel_prints_the_report_and_both_accuracies() {
@@ -323,4 +324,39 @@ fn convert_prune_channel_prints_the_report_and_both_accuracies() {
     assert_clean_failure(&pruned(&["--prune", "1.5"]), 2);
     assert_clean_failure(&pruned(&["--prune", "0.5", "--prune-pattern", "3:4"]), 2);
     assert_clean_failure(&pruned(&["--eval-data", digits.to_str().unwrap()]), 2);
+}
+
+#[test]
+fn convert_with_low_rank_prints_the_factorization_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let onnx = repo().join("models/seed_mlp.onnx");
+    let pnn = tmp.path().join("low_rank.pnn");
+    let (onnx, pnn) = (onnx.to_str().unwrap(), pnn.to_str().unwrap());
+    let out = pocketnn(&[
+        "convert",
+        onnx,
+        "-o",
+        pnn,
+        "--low-rank",
+        "0.5",
+        "--low-rank-layers",
+        "/1/Gemm",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("low-rank 0.5:"), "{stdout}");
+    assert!(stdout.contains("128/256"), "{stdout}");
+    assert!(
+        stdout.contains("total: 1 of 1 layer(s) factorized"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("LowRankLinear"), "{stdout}");
+    // A value outside (0, 1], and the layer list without --low-rank.
+    for args in [
+        &["convert", onnx, "-o", pnn, "--low-rank", "1.5"][..],
+        &["convert", onnx, "-o", pnn, "--low-rank", "energy:x"][..],
+        &["convert", onnx, "-o", pnn, "--low-rank-layers", "/1/Gemm"][..],
+    ] {
+        assert_clean_failure(&pocketnn(args), 2);
+    }
 }

@@ -27,6 +27,7 @@ mod error;
 mod export;
 mod graph;
 mod import;
+mod lowrank;
 pub mod onnx;
 mod passes;
 mod prune;
@@ -40,6 +41,7 @@ mod writer;
 
 pub use error::ConvertError;
 pub use prune::{PruneLayerReport, PrunePattern, Pruning};
+pub use lowrank::{LowRank, LowRankLayer};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
 };
@@ -83,6 +85,12 @@ pub struct ConvertOptions {
     pub keep_float: Vec<String>,
     /// Prune the weights (default: `None`); see `docs/compression.md`.
     pub prune: Option<Pruning>,
+    /// Factorize weights by truncated SVD (default: `None`); see
+    /// `docs/low-rank.md`.
+    pub low_rank: Option<LowRank>,
+    /// With `low_rank`: the names of the nodes to factorize; empty means
+    /// every layer with a constant weight.
+    pub low_rank_layers: Vec<String>,
 }
 
 impl Default for ConvertOptions {
@@ -98,6 +106,8 @@ impl Default for ConvertOptions {
             calibration: None,
             keep_float: Vec::new(),
             prune: None,
+            low_rank: None,
+            low_rank_layers: Vec::new(),
         }
     }
 }
@@ -159,6 +169,10 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if options.fuse_epilogues {
         passes::fuse_epilogues(&mut graph, &mut log);
     }
+    let (low_rank_layers, low_rank_pairs) = match options.low_rank {
+        Some(mode) => lowrank::apply(&mut graph, mode, &options.low_rank_layers),
+        None => Default::default(),
+    };
     let mut pruned = match &options.prune {
         Some(pruning) => {
             let reports = prune::apply(&mut graph, pruning, &mut log)?;
@@ -173,6 +187,7 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if let Some(pruning) = &options.prune {
         prune::lower(&mut graph, pruning, &mut pruned)?;
     }
+    lowrank::fuse_pairs(&mut graph, &low_rank_pairs);
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
 
@@ -205,6 +220,8 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         layers,
         pruning: options.prune,
         pruned_layers: pruned,
+        low_rank: options.low_rank,
+        low_rank_layers,
     };
     Ok(Converted {
         model,

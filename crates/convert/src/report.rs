@@ -1,6 +1,7 @@
 //! What a conversion did, for people and for tests.
 
 use crate::prune::{PruneLayerReport, Pruning};
+use crate::lowrank::{LowRank, LowRankLayer};
 use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,6 +44,10 @@ pub struct ConvertReport {
     pub pruning: Option<Pruning>,
     /// One line per layer with weights pruning looked at.
     pub pruned_layers: Vec<PruneLayerReport>,
+    /// The low-rank factorization applied, if any.
+    pub low_rank: Option<LowRank>,
+    /// One line per layer with a constant weight the low-rank pass looked at.
+    pub low_rank_layers: Vec<LowRankLayer>,
 }
 
 impl ConvertReport {
@@ -89,6 +94,9 @@ impl fmt::Display for ConvertReport {
             "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
             self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
+        if let Some(mode) = self.low_rank {
+            crate::lowrank::write_table(f, mode, &self.low_rank_layers)?;
+        }
         if let Some(mode) = self.quantization {
             write_layers(f, mode, &self.layers)?;
         }

@@ -6,6 +6,7 @@ pub mod depthwise;
 pub mod gemm;
 pub mod hgemm;
 pub mod layer_norm;
+pub mod lowrank;
 pub mod qgemm;
 pub mod quantize;
 pub mod softmax;

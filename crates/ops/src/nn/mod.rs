@@ -6,6 +6,7 @@
 //! | `conv.rs`, `depthwise.rs`, `depthwise_simd.rs`, `im2col.rs` | Conv (pointwise GEMM, direct and SIMD depthwise, im2col + GEMM) |
 //! | `conv_transpose.rs` | ConvTranspose (GEMM + col2im) |
 //! | `gemm.rs`, `matmul.rs`, `packed.rs` | Gemm, MatMul (B possibly pre-packed) |
+//! | `low_rank.rs` | LowRankLinear (pocketnn op 211: two thin products, one fused kernel) |
 //! | `pool.rs`, `pool_2d.rs`, `global_pool.rs` | MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool |
 //! | `norm.rs`, `layer_norm.rs`, `lrn.rs` | BatchNormalization, InstanceNormalization, LayerNormalization, LRN |
 //! | `window.rs` | kernel/stride/dilation/pad attributes and output sizes |
@@ -19,6 +20,7 @@ mod gemm;
 mod global_pool;
 mod im2col;
 mod layer_norm;
+mod low_rank;
 mod lrn;
 mod matmul;
 mod norm;
@@ -55,6 +57,7 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::InstanceNormalization => boxed(norm::InstanceNormalization::from_attrs(attrs)),
         OpCode::LayerNormalization => boxed(layer_norm::LayerNormalization::from_attrs(attrs)),
         OpCode::LRN => boxed(lrn::Lrn::from_attrs(attrs)),
+        OpCode::LowRankLinear => boxed(low_rank::LowRankLinear::from_attrs(attrs)),
         _ => return None,
     })
 }

@@ -9,6 +9,7 @@ mod conv_transpose;
 mod errors;
 mod f16_weights;
 mod fused;
+mod low_rank;
 mod matmul;
 mod norm;
 mod onnxruntime;
