@@ -40,8 +40,8 @@ mod tests;
 mod writer;
 
 pub use error::ConvertError;
-pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use lowrank::{LowRank, LowRankLayer};
+pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
 };

@@ -1,7 +1,7 @@
 //! What a conversion did, for people and for tests.
 
-use crate::prune::{PruneLayerReport, Pruning};
 use crate::lowrank::{LowRank, LowRankLayer};
+use crate::prune::{PruneLayerReport, Pruning};
 use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
 use std::fmt;
