@@ -87,9 +87,10 @@ fn measured(kernel: Kernel, shape: BlockShape) -> [f64; 5] {
         (Kernel::I8Pointwise, Csr) => [0.28, 0.36, 0.54, 0.64, 0.73],
         (Kernel::I8Pointwise, Row1x4) => [0.25, 0.24, 0.36, 0.33, 0.41],
         (Kernel::I8Pointwise, Col4x1) => [0.25, 0.25, 0.37, 0.42, 0.47],
-        (Kernel::I8Linear, Csr) => [1.34, 2.83, 6.29, 8.46, 15.09],
-        (Kernel::I8Linear, Row1x4) => [1.30, 1.94, 3.72, 5.44, 9.01],
-        (Kernel::I8Linear, Col4x1) => [0.81, 1.55, 2.87, 4.00, 8.54],
+        // One run at 17:34 UTC, after the AVX2 int8 linear path (dense 237 µs).
+        (Kernel::I8Linear, Csr) => [1.37, 2.42, 4.13, 5.53, 6.48],
+        (Kernel::I8Linear, Row1x4) => [0.42, 0.75, 1.43, 2.14, 3.90],
+        (Kernel::I8Linear, Col4x1) => [0.95, 1.73, 3.01, 2.57, 3.20],
     }
 }
 
