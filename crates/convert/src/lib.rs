@@ -28,6 +28,7 @@ mod export;
 mod graph;
 mod import;
 mod lowrank;
+mod model_cost;
 pub mod onnx;
 mod passes;
 mod prune;
@@ -41,6 +42,7 @@ mod writer;
 
 pub use error::ConvertError;
 pub use lowrank::{LowRank, LowRankLayer};
+pub use model_cost::ModelCost;
 pub use prune::{PruneLayerReport, PrunePattern, Pruning};
 pub use quantize::{
     Calibration, CalibrationMethod, DEFAULT_MIN_SQNR_DB, LayerReport, Quantization,
@@ -169,6 +171,7 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
     if options.fuse_epilogues {
         passes::fuse_epilogues(&mut graph, &mut log);
     }
+    let layers_before = model_cost::measure(&graph);
     let (low_rank_layers, low_rank_pairs) = match options.low_rank {
         Some(mode) => lowrank::apply(&mut graph, mode, &options.low_rank_layers),
         None => Default::default(),
@@ -183,10 +186,14 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         }
         None => Vec::new(),
     };
+    // Measured on the float graph, after the passes that change weights.
+    let layers_after = model_cost::measure(&graph);
     let layers = quantize::apply(&mut graph, options)?;
     if let Some(pruning) = &options.prune {
         prune::lower(&mut graph, pruning, &mut pruned)?;
     }
+    let cost_before = model_cost::total(&layers_before, &[]);
+    let cost_after = model_cost::total(&layers_after, &pruned);
     lowrank::fuse_pairs(&mut graph, &low_rank_pairs);
     log.dead_nodes += passes::eliminate_dead_code(&mut graph);
     passes::check_operators(&graph, options.require_operators, &mut log, &build)?;
@@ -222,6 +229,8 @@ pub fn convert(onnx_bytes: &[u8], options: &ConvertOptions) -> Result<Converted,
         pruned_layers: pruned,
         low_rank: options.low_rank,
         low_rank_layers,
+        cost_before,
+        cost_after,
     };
     Ok(Converted {
         model,

@@ -1,6 +1,7 @@
 //! What a conversion did, for people and for tests.
 
 use crate::lowrank::{LowRank, LowRankLayer};
+use crate::model_cost::ModelCost;
 use crate::prune::{PruneLayerReport, Pruning};
 use crate::quantize::{LayerReport, Quantization};
 use std::collections::BTreeMap;
@@ -48,6 +49,12 @@ pub struct ConvertReport {
     pub low_rank: Option<LowRank>,
     /// One line per layer with a constant weight the low-rank pass looked at.
     pub low_rank_layers: Vec<LowRankLayer>,
+    /// Parameters and FLOPs of the weight layers of the imported model
+    /// (after folding, before compression).
+    pub cost_before: ModelCost,
+    /// The same after low-rank factorization and pruning (quantization
+    /// changes neither count).
+    pub cost_after: ModelCost,
 }
 
 impl ConvertReport {
@@ -94,6 +101,14 @@ impl fmt::Display for ConvertReport {
             "fused {} activation(s) and {} residual Add(s) into Conv/Gemm/MatMul, {} Pad(s) into Conv",
             self.activations_fused, self.residual_adds_fused, self.pads_folded
         )?;
+        let (before, after) = (self.cost_before, self.cost_after);
+        if before.params > 0 {
+            writeln!(
+                f,
+                "weight layers: {} -> {} parameters, {} -> {} FLOPs per sample",
+                before.params, after.params, before.flops, after.flops
+            )?;
+        }
         if let Some(mode) = self.low_rank {
             crate::lowrank::write_table(f, mode, &self.low_rank_layers)?;
         }

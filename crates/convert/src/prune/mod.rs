@@ -28,6 +28,7 @@ mod tests_channel;
 mod tests_lower;
 
 pub(crate) use lower::lower;
+pub(crate) use weights::prunable;
 
 use crate::graph::Graph;
 use crate::passes::PassLog;
