@@ -5,7 +5,7 @@
 use crate::CliResult;
 use crate::error::CliError;
 use crate::npy::read_npy;
-use pocketnn::{DType, Dim, Model, Session, SessionOptions, Tensor};
+use pocketnn::{DType, Dim, IoInfo, Model, Session, SessionOptions, Tensor};
 use pocketnn_convert::{ConvertOptions, convert};
 use std::path::{Path, PathBuf};
 
@@ -44,6 +44,28 @@ pub fn load_model(path: &Path) -> CliResult<Model> {
     Ok(Model::from_bytes(&pnn)?)
 }
 
+/// The shape one sample takes as `input`: the model's declared per-sample
+/// shape when it is fully fixed and has as many elements as `data_sample`
+/// (so flat or image-shaped data fit either kind of model), else
+/// `data_sample` unchanged.
+pub(crate) fn sample_shape(input: &IoInfo, data_sample: &[usize]) -> Vec<usize> {
+    let declared = input.shape.as_deref().unwrap_or(&[]);
+    let fixed_tail: Option<Vec<usize>> = declared
+        .get(1..)
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => usize::try_from(*n).ok(),
+            Dim::Symbolic(_) => None,
+        })
+        .collect();
+    let per_sample: usize = data_sample.iter().product();
+    match fixed_tail {
+        Some(tail) if !declared.is_empty() && tail.iter().product::<usize>() == per_sample => tail,
+        _ => data_sample.to_vec(),
+    }
+}
+
 /// Top-1 predictions of `model` for every sample of `data`.
 pub(crate) fn predict(
     model: &Model,
@@ -59,21 +81,8 @@ pub(crate) fn predict(
     };
     let samples = data.shape().first().copied().unwrap_or(0);
     let per_sample: usize = data.shape()[1..].iter().product();
-    // The model's per-sample shape when fully declared, else the data's.
+    let sample_shape = sample_shape(input, &data.shape()[1..]);
     let declared = input.shape.as_deref().unwrap_or(&[]);
-    let fixed_tail: Option<Vec<usize>> = declared
-        .get(1..)
-        .unwrap_or(&[])
-        .iter()
-        .map(|d| match d {
-            Dim::Fixed(n) => usize::try_from(*n).ok(),
-            Dim::Symbolic(_) => None,
-        })
-        .collect();
-    let sample_shape = match fixed_tail {
-        Some(tail) if !declared.is_empty() && tail.iter().product::<usize>() == per_sample => tail,
-        _ => data.shape()[1..].to_vec(),
-    };
     let batch = match (batch, declared.first()) {
         (0, Some(Dim::Fixed(n))) => usize::try_from(*n).unwrap_or(1).max(1),
         (0, _) => 32,

@@ -10,6 +10,7 @@ mod error;
 mod eval;
 mod inputs;
 mod inspect;
+mod latency;
 mod npy;
 mod run;
 

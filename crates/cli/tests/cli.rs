@@ -1,42 +1,10 @@
 //! The `pocketnn` command end to end: exact argument forms, outputs, and
 //! errors (exit 1 for failures, 2 for usage, never a panic).
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs the command. Under cross-testing (aarch64 binaries on an x86_64
-/// host), `POCKETNN_EXEC_WRAPPER` names the emulator script to start it with.
-fn pocketnn(args: &[&str]) -> Output {
-    let bin = env!("CARGO_BIN_EXE_pocketnn");
-    let mut cmd = match std::env::var_os("POCKETNN_EXEC_WRAPPER") {
-        Some(wrapper) => {
-            let mut c = Command::new(wrapper);
-            c.arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    cmd.args(args).output().expect("start pocketnn")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
-
-fn assert_clean_failure(out: &Output, code: i32) {
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert!(
-        !stderr.contains("RUST_BACKTRACE"),
-        "backtrace hint: {stderr}"
-    );
-    assert!(!stderr.trim().is_empty(), "no message");
-}
 
 /// Converts the shipped MLP into `dir` and returns the .pnn path.
 fn converted(dir: &Path) -> PathBuf {

@@ -2,34 +2,9 @@
 //! student is written (and loads), the summary names its size, and spec or
 //! option mistakes are usage errors (exit 2) with the position, never panics.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs the command (through `POCKETNN_EXEC_WRAPPER` under cross-testing).
-fn pocketnn(args: &[&str]) -> Output {
-    let bin = env!("CARGO_BIN_EXE_pocketnn");
-    let mut cmd = match std::env::var_os("POCKETNN_EXEC_WRAPPER") {
-        Some(wrapper) => {
-            let mut c = Command::new(wrapper);
-            c.arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    cmd.args(args).output().expect("start pocketnn")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::*;
 
 #[test]
 fn distill_writes_a_student_that_loads() {

@@ -8,14 +8,13 @@
 mod render;
 
 use crate::CliResult;
-use crate::bench::percentile;
 use crate::error::CliError;
 use crate::eval::{load_model, predict, read_labels};
+use crate::latency::{first_samples, median_latency_ms};
 use crate::npy::read_npy;
-use pocketnn::{Model, Session, SessionOptions, Tensor};
+use pocketnn::{Model, Tensor};
 use render::{SIDE, picture, side_by_side};
 use std::path::PathBuf;
-use std::time::Instant;
 
 /// The arguments of `pocketnn demo`.
 #[derive(Debug)]
@@ -205,20 +204,6 @@ fn show(
     Ok(())
 }
 
-/// The first `n` samples of `data`.
-fn first_samples(data: &Tensor, n: usize) -> CliResult<Tensor> {
-    let mut shape = data.shape().to_vec();
-    let Some(first) = shape.first_mut() else {
-        return Err(CliError::Usage(
-            "the data needs a first axis of samples".into(),
-        ));
-    };
-    let per_sample = data.bytes().len() / (*first).max(1);
-    *first = n;
-    Tensor::from_bytes(data.dtype(), &shape, &data.bytes()[..n * per_sample])
-        .map_err(|e| CliError::Usage(format!("data: {e}")))
-}
-
 /// What the table shows for one model.
 struct Measured {
     latency_ms: f64,
@@ -237,27 +222,7 @@ fn measure(
     if samples == 0 {
         return Err(CliError::Usage("demo needs at least one sample".into()));
     }
-    if model.inputs().len() != 1 {
-        return Err(CliError::Usage(format!(
-            "demo needs a model with one input; this one has {}",
-            model.inputs().len()
-        )));
-    }
-    let one = first_samples(data, 1)?;
-    let mut session = Session::new(model, SessionOptions::with_threads(threads))?;
-    let name = model.inputs()[0].name.clone();
-    let shaped = reshape_like_model(model, &one);
-    let view = [(name.as_str(), shaped.view())];
-    for _ in 0..5 {
-        session.run_views(&view)?;
-    }
-    let mut times = Vec::with_capacity(TIMED_RUNS);
-    for _ in 0..TIMED_RUNS {
-        let start = Instant::now();
-        session.run_views(&view)?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
+    let latency_ms = median_latency_ms(model, data, TIMED_RUNS, threads)?;
     let accuracy = match labels {
         Some(labels) => {
             let predictions = predict(model, data, 0, threads)?;
@@ -271,39 +236,10 @@ fn measure(
         None => None,
     };
     Ok(Measured {
-        latency_ms: percentile(&times, 50.0),
+        latency_ms,
         accuracy,
         samples,
     })
-}
-
-/// `sample` reshaped to the model's input shape when that is fully
-/// declared (apart from the batch axis) and has as many elements;
-/// otherwise unchanged.
-fn reshape_like_model(model: &Model, sample: &Tensor) -> Tensor {
-    let declared = model.inputs()[0].shape.as_deref().unwrap_or(&[]);
-    let tail: Option<Vec<usize>> = declared
-        .iter()
-        .skip(1)
-        .map(|d| match d {
-            pocketnn::Dim::Fixed(n) => usize::try_from(*n).ok(),
-            pocketnn::Dim::Symbolic(_) => None,
-        })
-        .collect();
-    match tail {
-        Some(mut shape)
-            if !declared.is_empty()
-                && shape.iter().product::<usize>()
-                    == sample.shape()[1..].iter().product::<usize>() =>
-        {
-            shape.insert(0, 1);
-            sample
-                .clone()
-                .reshaped(&shape)
-                .unwrap_or_else(|_| sample.clone())
-        }
-        _ => sample.clone(),
-    }
 }
 
 fn print_table(rows: &[(String, usize, Measured)], baseline: Option<usize>) {
@@ -335,7 +271,7 @@ fn print_table(rows: &[(String, usize, Measured)], baseline: Option<usize>) {
 }
 
 /// `1234567` → `1,234,567`.
-fn group(n: usize) -> String {
+pub(crate) fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
