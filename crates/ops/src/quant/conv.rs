@@ -5,7 +5,7 @@
 
 use super::matmul::{WeightsI8, activations_u8};
 use super::pack_cache::{ConstCache, DerivedKey, PackCache};
-use super::{per, quantized_range, scales, zero_points};
+use super::{output_quantization, per, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
@@ -14,7 +14,7 @@ use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape, optional, required};
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::kernels::qgemm::{
-    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
+    PackedI8B, QGemmKernel, QOutput, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
@@ -372,33 +372,22 @@ fn requantizers(
     out_dtype: DType,
 ) -> OpResult<Vec<Requantize>> {
     let channels = plan.out_channels;
-    let (x_scale, w_scale, y_scale) = (
-        scales(inputs, 1, None)?,
-        scales(inputs, 4, Some(channels))?,
-        scales(inputs, 6, None)?,
-    );
-    let y_zero = zero_points(optional(inputs, 7), None, 7)?;
+    let output = output_quantization(inputs, channels, out_dtype)?;
     let bias = match optional(inputs, 8) {
         Some(b) => b.as_slice::<i32>()?.to_vec(),
         None => vec![0; channels],
     };
-    let shift = if out_dtype == DType::I8 { 128 } else { 0 };
-    let (low, high) = quantized_range(out_dtype).unwrap_or((0, 255));
     let m_g = plan.out_per_group();
     (0..plan.group)
         .map(|g| {
             let multipliers = (g * m_g..(g + 1) * m_g)
-                .map(|j| {
-                    QuantMultiplier::new(
-                        f64::from(x_scale[0]) * f64::from(per(&w_scale, j)) / f64::from(y_scale[0]),
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|j| per(&output.multipliers, j))
+                .collect();
             Ok(Requantize::new(
                 multipliers,
                 bias[g * m_g..][..m_g].to_vec(),
-                (per(&y_zero, 0) + shift).clamp(0, 255) as u8,
-                ((low + shift) as u8, (high + shift) as u8),
+                output.zero,
+                output.range,
             )?)
         })
         .collect()

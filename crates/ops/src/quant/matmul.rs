@@ -2,14 +2,14 @@
 //! numpy-style batched products of u8/i8 tensors on the `qgemm` kernels.
 
 use super::pack_cache::{ConstCache, DerivedKey, PackCache, PackKey};
-use super::{per, quantized_range, scales, zero_points};
+use super::{output_quantization, zero_points};
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{broadcast_shapes, broadcast_strides, check_input_count, optional, required};
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::kernels::qgemm::{
-    PackedI8B, QGemmKernel, QOutput, QuantMultiplier, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
+    PackedI8B, QGemmKernel, QOutput, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
 use pocketnn_tensor::{TensorView, TensorViewMut};
 use std::borrow::Cow;
@@ -299,26 +299,12 @@ fn requantizer(
     n: usize,
     out_dtype: DType,
 ) -> OpResult<Requantize> {
-    let (a_scale, b_scale, y_scale) = (
-        scales(inputs, 1, None)?,
-        scales(inputs, 4, Some(n))?,
-        scales(inputs, 6, None)?,
-    );
-    let y_zero = zero_points(optional(inputs, 7), None, 7)?;
-    let multipliers = b_scale
-        .iter()
-        .map(|&b| {
-            QuantMultiplier::new(f64::from(a_scale[0]) * f64::from(b) / f64::from(y_scale[0]))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let shift = if out_dtype == DType::I8 { 128 } else { 0 };
-    let (low, high) = quantized_range(out_dtype).unwrap_or((0, 255));
-    let out_zero = (per(&y_zero, 0) + shift).clamp(0, 255) as u8;
+    let output = output_quantization(inputs, n, out_dtype)?;
     Ok(Requantize::new(
-        multipliers,
+        output.multipliers,
         vec![],
-        out_zero,
-        ((low + shift) as u8, (high + shift) as u8),
+        output.zero,
+        output.range,
     )?)
 }
 

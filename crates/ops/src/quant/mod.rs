@@ -16,6 +16,7 @@ use crate::error::{OpError, OpResult};
 use crate::operator::Operator;
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::TensorView;
+use pocketnn_tensor::kernels::qgemm::QuantMultiplier;
 
 mod conv;
 mod dynamic;
@@ -134,6 +135,47 @@ pub(crate) fn zero_points(
             int_values(z, index)
         }
     }
+}
+
+/// How a QLinear product's i32 accumulators become its output (inputs 1
+/// activation scale, 4 weight scales, 6 output scale and 7 output zero
+/// point, the layout QLinearConv and QLinearMatMul share).
+pub(crate) struct OutputQuantization {
+    /// `x_scale · w_scale[j] / y_scale`, one per weight scale (one for a
+    /// per-tensor weight scale, one per output channel otherwise).
+    pub multipliers: Vec<QuantMultiplier>,
+    /// The output zero point, as a u8 (an i8 output is shifted by 128).
+    pub zero: u8,
+    /// The output dtype's range, shifted like `zero`.
+    pub range: (u8, u8),
+}
+
+/// Reads and checks the output quantization of a QLinear product with
+/// `channels` output channels writing `out_dtype`.
+pub(crate) fn output_quantization(
+    inputs: &[Option<TensorView<'_>>],
+    channels: usize,
+    out_dtype: DType,
+) -> OpResult<OutputQuantization> {
+    let (x_scale, w_scale, y_scale) = (
+        scales(inputs, 1, None)?,
+        scales(inputs, 4, Some(channels))?,
+        scales(inputs, 6, None)?,
+    );
+    let y_zero = zero_points(crate::util::optional(inputs, 7), None, 7)?;
+    let multipliers = w_scale
+        .iter()
+        .map(|&w| {
+            QuantMultiplier::new(f64::from(x_scale[0]) * f64::from(w) / f64::from(y_scale[0]))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let shift = if out_dtype == DType::I8 { 128 } else { 0 };
+    let (low, high) = quantized_range(out_dtype).unwrap_or((0, 255));
+    Ok(OutputQuantization {
+        multipliers,
+        zero: (per(&y_zero, 0) + shift).clamp(0, 255) as u8,
+        range: ((low + shift) as u8, (high + shift) as u8),
+    })
 }
 
 /// The range of a quantized dtype.

@@ -6,7 +6,7 @@
 use crate::attrs::Attrs;
 use crate::error::{OpError, OpResult};
 use crate::operator::InputInfo;
-use crate::quant::pack_cache::ConstCache;
+use crate::quant::pack_cache::{ConstCache, DerivedKey};
 use pocketnn_format::DType;
 use pocketnn_tensor::kernels::sparse::{BlockShape, SparseElement, SparseMatrix};
 use pocketnn_tensor::{Element, TensorError, TensorView};
@@ -222,31 +222,22 @@ fn decode_columns(columns: TensorView<'_>, index: usize, cols: usize) -> OpResul
     }
 }
 
-/// Identifies the three parts of one constant sparse weight: the address
-/// and length of each part's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct PartsKey([(usize, usize); 3]);
-
-impl PartsKey {
-    /// The key of the parts at `at`, or `None` unless all three are model
-    /// constants (whose bytes stay at one address while the model lives).
-    fn of(inputs: &[Option<TensorView<'_>>], at: PartIndices) -> Option<PartsKey> {
-        let part = |index: usize| {
-            let view = crate::util::optional(inputs, index)?;
-            view.is_constant()
-                .then(|| (view.bytes().as_ptr() as usize, view.bytes().len()))
-        };
-        Some(PartsKey([
-            part(at.values)?,
-            part(at.block_ptr)?,
-            part(at.columns)?,
-        ]))
+impl SparseAttrs {
+    /// The attributes packed into one number for a cache key (`rows` and
+    /// `cols` have at most 31 bits each), so that nodes sharing constant
+    /// parts but declaring other dimensions never share a matrix.
+    fn key_bits(&self) -> u64 {
+        let shape = BlockShape::ALL
+            .iter()
+            .position(|s| *s == self.shape)
+            .unwrap_or(0) as u64;
+        self.rows as u64 | (self.cols as u64) << 31 | shape << 62
     }
 }
 
 /// Validated sparse weights kept across runs (`V` is what a kernel runs
 /// on: a [`SparseMatrix<f32>`] or a `SparseI8Matrix`).
-pub(crate) type MatrixCache<V> = ConstCache<PartsKey, V>;
+pub(crate) type MatrixCache<V> = ConstCache<DerivedKey, V>;
 
 /// The kernel form of the parts at `at`: built by `build` from the
 /// validated matrix the first time the constant parts are seen and then
@@ -258,7 +249,7 @@ pub(crate) fn cached_matrix<T: SparseElement + Element, V>(
     at: PartIndices,
     build: impl FnOnce(SparseMatrix<T>) -> OpResult<V>,
 ) -> OpResult<Arc<V>> {
-    cache.get_or_pack(PartsKey::of(inputs, at), || {
-        build(attrs.matrix::<T>(inputs, at)?)
-    })
+    let parts = [at.values, at.block_ptr, at.columns];
+    let key = DerivedKey::of(inputs, &parts, attrs.key_bits());
+    cache.get_or_pack(key, || build(attrs.matrix::<T>(inputs, at)?))
 }
