@@ -105,11 +105,10 @@ impl SimdKernel for Quantize<'_> {
             let buffer = &mut buffer[..x.len()];
             map(s, x, buffer, 0.0, |v| {
                 let ratio = s.div(v, scale);
+                // Exact for |ratio| < 2^22; a larger magnitude stays larger
+                // than 255 with its sign, so the clamp below still decides.
                 let rounded = s.sub(s.add(ratio, rounder), rounder);
-                // Large magnitudes: the rounding trick is off, the clamp not.
-                let big = s.lt(rounder, s.abs(ratio));
-                let q = s.select(big, ratio, rounded);
-                let q = s.select(s.is_nan(ratio), nothing, q);
+                let q = s.select(s.is_nan(ratio), nothing, rounded);
                 // min/max keep the second operand for NaN; none is left.
                 s.min(s.max(s.add(q, zero), low), high)
             });
@@ -147,6 +146,9 @@ mod tests {
             8_388_607.5,
             16_777_217.0,
             -4_194_303.5,
+            -12_582_912.0,
+            -12_582_913.0,
+            -2e7,
             127.5,
             128.5,
             -127.5,
