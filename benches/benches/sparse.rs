@@ -24,6 +24,7 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pocketnn_benches::sparse_data::{Stream, f32_value, filled, i8_value, with_density};
 use pocketnn_tensor::Isa;
 use pocketnn_tensor::kernels::gemm::{
     Accumulate, Epilogue, MatMut, MatRef, PackedB, gemm_f32, gemm_f32_packed,
@@ -38,61 +39,8 @@ use pocketnn_tensor::kernels::sparse::{
 };
 use std::hint::black_box;
 
-const SPARSITY: f64 = 0.9;
-
-/// A deterministic stream of values in `[0, 1)`.
-struct Stream(u64);
-
-impl Stream {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A row-major `rows × cols` matrix whose blocks of `shape` are zero with
-/// probability [`SPARSITY`], the rest from `value`.
-fn sparse_dense<T: Copy + Default>(
-    rows: usize,
-    cols: usize,
-    shape: BlockShape,
-    seed: u64,
-    mut value: impl FnMut(f64) -> T,
-) -> Vec<T> {
-    let mut stream = Stream(seed);
-    let (br, bc) = (shape.block_rows(), shape.block_cols());
-    let mut dense = vec![T::default(); rows * cols];
-    for b in 0..rows.div_ceil(br) {
-        for g in 0..cols.div_ceil(bc) {
-            if stream.next() < SPARSITY {
-                continue;
-            }
-            for r in (b * br..(b + 1) * br).filter(|&r| r < rows) {
-                for c in (g * bc..(g + 1) * bc).filter(|&c| c < cols) {
-                    dense[r * cols + c] = value(stream.next());
-                }
-            }
-        }
-    }
-    dense
-}
-
-fn f32_value(u: f64) -> f32 {
-    (u - 0.5) as f32 + if u < 0.5 { -0.01 } else { 0.01 }
-}
-
-fn i8_value(u: f64) -> i8 {
-    let q = (u * 254.0) as i32 - 127;
-    if q == 0 { 1 } else { q as i8 }
-}
-
-fn filled(len: usize, seed: u64) -> Vec<f32> {
-    let mut stream = Stream(seed);
-    (0..len).map(|_| stream.next() as f32 - 0.5).collect()
-}
+/// Share of non-zero weights (or blocks): 90 % of them are zero.
+const DENSITY: f64 = 0.1;
 
 fn bench_f32_fc1(criterion: &mut Criterion) {
     let isa = Isa::best();
@@ -103,7 +51,7 @@ fn bench_f32_fc1(criterion: &mut Criterion) {
     let x = filled(k, 1);
     let mut y = vec![0.0f32; m];
     // Dense: C (1 × m) = x (1 × k) · Wᵀ, W stored m × k.
-    let dense = sparse_dense(m, k, BlockShape::Csr, 2, f32_value);
+    let dense = with_density(m, k, BlockShape::Csr, DENSITY, 2, f32_value);
     let a = MatRef::row_major(&x, 1, k).expect("fits");
     let b = MatRef::row_major(&dense, m, k).expect("fits").t();
     let packed = PackedB::pack(isa, b).expect("fits");
@@ -128,7 +76,7 @@ fn bench_f32_fc1(criterion: &mut Criterion) {
         },
     );
     for shape in BlockShape::ALL {
-        let dense = sparse_dense(m, k, shape, 3, f32_value);
+        let dense = with_density(m, k, shape, DENSITY, 3, f32_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
         let id = BenchmarkId::new(format!("sparse-{isa}"), shape.name());
         group.bench_function(id, |bench| {
@@ -152,7 +100,7 @@ fn bench_f32_pointwise(criterion: &mut Criterion) {
     group.throughput(Throughput::Elements((2 * m * k * n) as u64));
     let x = filled(k * n, 4);
     let mut y = vec![0.0f32; m * n];
-    let dense = sparse_dense(m, k, BlockShape::Csr, 5, f32_value);
+    let dense = with_density(m, k, BlockShape::Csr, DENSITY, 5, f32_value);
     group.bench_function(BenchmarkId::new(format!("dense-{isa}"), "gemm"), |bench| {
         let w = MatRef::row_major(&dense, m, k).expect("fits");
         let b = MatRef::row_major(&x, k, n).expect("fits");
@@ -163,7 +111,7 @@ fn bench_f32_pointwise(criterion: &mut Criterion) {
         })
     });
     for shape in BlockShape::ALL {
-        let dense = sparse_dense(m, k, shape, 6, f32_value);
+        let dense = with_density(m, k, shape, DENSITY, 6, f32_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
         let id = BenchmarkId::new(format!("sparse-{isa}"), shape.name());
         group.bench_function(id, |bench| {
@@ -182,14 +130,16 @@ fn bench_i8_pointwise(criterion: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements((2 * m * k * n) as u64));
     let mut stream = Stream(7);
-    let x: Vec<u8> = (0..k * n).map(|_| (stream.next() * 256.0) as u8).collect();
+    let x: Vec<u8> = (0..k * n)
+        .map(|_| (stream.next_unit() * 256.0) as u8)
+        .collect();
     let multiplier = QuantMultiplier::new(2e-4).expect("valid");
     let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
     let mut y = vec![0u8; m * n];
     // Dense, every int8 GEMM kernel but the scalar one, B = Wᵀ packed once,
     // A = Xᵀ (pixels × k): once with the NCHW → pixel-major transposition
     // timed (what the int8 convolution pays, as its im2col), once without.
-    let dense = sparse_dense(m, k, BlockShape::Csr, 8, i8_value);
+    let dense = with_density(m, k, BlockShape::Csr, DENSITY, 8, i8_value);
     let mut xt = vec![0u8; n * k];
     let transpose = |xt: &mut [u8]| {
         for (c, row) in x.chunks_exact(n).enumerate() {
@@ -230,7 +180,7 @@ fn bench_i8_pointwise(criterion: &mut Criterion) {
         }
     }
     for shape in BlockShape::ALL {
-        let dense = sparse_dense(m, k, shape, 9, i8_value);
+        let dense = with_density(m, k, shape, DENSITY, 9, i8_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
         let w = SparseI8Matrix::new(w).expect("fits");
         for kernel in SPARSE_I8_KERNELS.iter().filter(|k| k.is_available()) {
@@ -256,11 +206,11 @@ fn bench_i8_fc1(criterion: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements((2 * m * k) as u64));
     let mut stream = Stream(11);
-    let x: Vec<u8> = (0..k).map(|_| (stream.next() * 256.0) as u8).collect();
+    let x: Vec<u8> = (0..k).map(|_| (stream.next_unit() * 256.0) as u8).collect();
     let multiplier = QuantMultiplier::new(2e-4).expect("valid");
     let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
     let mut y = vec![0u8; m];
-    let dense = sparse_dense(m, k, BlockShape::Csr, 12, i8_value);
+    let dense = with_density(m, k, BlockShape::Csr, DENSITY, 12, i8_value);
     // The list runs from the scalar kernel to the widest of each family.
     let best = I8_GEMM_KERNELS.iter().rfind(|kernel| kernel.is_available());
     if let Some(kernel) = best {
@@ -281,7 +231,7 @@ fn bench_i8_fc1(criterion: &mut Criterion) {
         });
     }
     for shape in BlockShape::ALL {
-        let dense = sparse_dense(m, k, shape, 13, i8_value);
+        let dense = with_density(m, k, shape, DENSITY, 13, i8_value);
         let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
         let w = SparseI8Matrix::new(w).expect("fits");
         for kernel in SPARSE_I8_KERNELS.iter().filter(|k| k.is_available()) {

@@ -22,6 +22,7 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use pocketnn_benches::sparse_data::{Stream, f32_value, filled, i8_value, with_density};
 use pocketnn_tensor::Isa;
 use pocketnn_tensor::kernels::gemm::{
     Accumulate, Epilogue, MatMut, MatRef, PackedB, gemm_f32, gemm_f32_packed,
@@ -39,60 +40,6 @@ use std::hint::black_box;
 /// Share of non-zero weights (or blocks) measured.
 const DENSITIES: [f64; 5] = [0.5, 0.3, 0.2, 0.1, 0.05];
 
-/// A deterministic stream of values in `[0, 1)`.
-struct Stream(u64);
-
-impl Stream {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A row-major `rows × cols` matrix whose blocks of `shape` are non-zero
-/// with probability `density`.
-fn with_density<T: Copy + Default>(
-    rows: usize,
-    cols: usize,
-    shape: BlockShape,
-    density: f64,
-    mut value: impl FnMut(f64) -> T,
-) -> Vec<T> {
-    let mut stream = Stream(rows as u64 * 31 + cols as u64);
-    let (br, bc) = (shape.block_rows(), shape.block_cols());
-    let mut dense = vec![T::default(); rows * cols];
-    for b in 0..rows.div_ceil(br) {
-        for g in 0..cols.div_ceil(bc) {
-            if stream.next() >= density {
-                continue;
-            }
-            for r in (b * br..(b + 1) * br).filter(|&r| r < rows) {
-                for c in (g * bc..(g + 1) * bc).filter(|&c| c < cols) {
-                    dense[r * cols + c] = value(stream.next());
-                }
-            }
-        }
-    }
-    dense
-}
-
-fn f32_value(u: f64) -> f32 {
-    (u - 0.5) as f32 + if u < 0.5 { -0.01 } else { 0.01 }
-}
-
-fn i8_value(u: f64) -> i8 {
-    let q = (u * 254.0) as i32 - 127;
-    if q == 0 { 1 } else { q as i8 }
-}
-
-fn filled(len: usize) -> Vec<f32> {
-    let mut stream = Stream(len as u64);
-    (0..len).map(|_| stream.next() as f32 - 0.5).collect()
-}
-
 fn percent(density: f64) -> String {
     format!("{}pct", (density * 100.0).round())
 }
@@ -101,9 +48,9 @@ fn f32_linear(criterion: &mut Criterion, m: usize, k: usize) {
     let isa = Isa::best();
     let mut group = criterion.benchmark_group(format!("density-f32-linear-{m}x{k}"));
     group.sample_size(10);
-    let x = filled(k);
+    let x = filled(k, k as u64);
     let mut y = vec![0.0f32; m];
-    let dense = with_density(m, k, BlockShape::Csr, 1.0, f32_value);
+    let dense = with_density(m, k, BlockShape::Csr, 1.0, (m * 31 + k) as u64, f32_value);
     let a = MatRef::row_major(&x, 1, k).expect("fits");
     let b = MatRef::row_major(&dense, m, k).expect("fits").t();
     let packed = PackedB::pack(isa, b).expect("fits");
@@ -116,7 +63,7 @@ fn f32_linear(criterion: &mut Criterion, m: usize, k: usize) {
     });
     for shape in BlockShape::ALL {
         for density in DENSITIES {
-            let dense = with_density(m, k, shape, density, f32_value);
+            let dense = with_density(m, k, shape, density, (m * 31 + k) as u64, f32_value);
             let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
             let id = BenchmarkId::new(shape.name(), percent(density));
             group.bench_function(id, |bench| {
@@ -142,9 +89,9 @@ fn f32_pointwise(criterion: &mut Criterion) {
     let (m, k, n) = POINTWISE;
     let mut group = criterion.benchmark_group("density-f32-pointwise");
     group.sample_size(10);
-    let x = filled(k * n);
+    let x = filled(k * n, (k * n) as u64);
     let mut y = vec![0.0f32; m * n];
-    let dense = with_density(m, k, BlockShape::Csr, 1.0, f32_value);
+    let dense = with_density(m, k, BlockShape::Csr, 1.0, (m * 31 + k) as u64, f32_value);
     group.bench_function(BenchmarkId::new("dense", "gemm"), |bench| {
         let w = MatRef::row_major(&dense, m, k).expect("fits");
         let b = MatRef::row_major(&x, k, n).expect("fits");
@@ -156,7 +103,7 @@ fn f32_pointwise(criterion: &mut Criterion) {
     });
     for shape in BlockShape::ALL {
         for density in DENSITIES {
-            let dense = with_density(m, k, shape, density, f32_value);
+            let dense = with_density(m, k, shape, density, (m * 31 + k) as u64, f32_value);
             let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
             group.bench_function(BenchmarkId::new(shape.name(), percent(density)), |bench| {
                 bench.iter(|| {
@@ -183,11 +130,13 @@ fn i8_pointwise(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("density-i8-pointwise");
     group.sample_size(10);
     let mut stream = Stream(7);
-    let x: Vec<u8> = (0..k * n).map(|_| (stream.next() * 256.0) as u8).collect();
+    let x: Vec<u8> = (0..k * n)
+        .map(|_| (stream.next_unit() * 256.0) as u8)
+        .collect();
     let multiplier = QuantMultiplier::new(2e-4).expect("valid");
     let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
     let mut y = vec![0u8; m * n];
-    let dense = with_density(m, k, BlockShape::Csr, 1.0, i8_value);
+    let dense = with_density(m, k, BlockShape::Csr, 1.0, (m * 31 + k) as u64, i8_value);
     let mut xt = vec![0u8; n * k];
     let kernel = best_dense_i8();
     let packed = PackedI8B::pack(kernel, &dense, (k, m), (1, k)).expect("fits");
@@ -214,7 +163,7 @@ fn i8_pointwise(criterion: &mut Criterion) {
         .expect("the scalar kernel at least");
     for shape in BlockShape::ALL {
         for density in DENSITIES {
-            let dense = with_density(m, k, shape, density, i8_value);
+            let dense = with_density(m, k, shape, density, (m * 31 + k) as u64, i8_value);
             let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
             let w = SparseI8Matrix::new(w).expect("fits");
             group.bench_function(BenchmarkId::new(shape.name(), percent(density)), |bench| {
@@ -237,11 +186,11 @@ fn i8_linear(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("density-i8-linear");
     group.sample_size(10);
     let mut stream = Stream(9);
-    let x: Vec<u8> = (0..k).map(|_| (stream.next() * 256.0) as u8).collect();
+    let x: Vec<u8> = (0..k).map(|_| (stream.next_unit() * 256.0) as u8).collect();
     let multiplier = QuantMultiplier::new(2e-4).expect("valid");
     let requantize = Requantize::new(vec![multiplier], vec![0; m], 128, (0, 255)).expect("valid");
     let mut y = vec![0u8; m];
-    let dense = with_density(m, k, BlockShape::Csr, 1.0, i8_value);
+    let dense = with_density(m, k, BlockShape::Csr, 1.0, (m * 31 + k) as u64, i8_value);
     let kernel = best_dense_i8();
     let packed = PackedI8B::pack(kernel, &dense, (k, m), (1, k)).expect("fits");
     group.bench_function(BenchmarkId::new("dense", kernel.name), |bench| {
@@ -262,7 +211,7 @@ fn i8_linear(criterion: &mut Criterion) {
         .expect("the scalar kernel at least");
     for shape in BlockShape::ALL {
         for density in DENSITIES {
-            let dense = with_density(m, k, shape, density, i8_value);
+            let dense = with_density(m, k, shape, density, (m * 31 + k) as u64, i8_value);
             let w = SparseMatrix::from_dense(&dense, m, k, shape).expect("fits");
             let w = SparseI8Matrix::new(w).expect("fits");
             group.bench_function(BenchmarkId::new(shape.name(), percent(density)), |bench| {
