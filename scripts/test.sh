@@ -41,10 +41,14 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+# Every cargo command below selects the whole workspace (`--workspace`,
+# then targets or test names): selecting single packages (`-p`, or
+# `--exclude`) unifies dependency features differently and rebuilds most
+# of the dependency graph a second time.
 step "tests x86_64 (best tier)"
-cargo test --workspace --exclude pocketnn-tests --quiet
-# the integration tests print their figures (conformance counts, model checks)
-cargo test -p pocketnn-tests --quiet -- --nocapture
+# --nocapture: the tests print their figures (conformance counts, model
+# checks, kernel errors per tier)
+cargo test --workspace --quiet -- --nocapture
 
 # Kernel tests already ran every tier this CPU has; here the whole runtime
 # is forced onto each tier in turn (POCKETNN_REQUIRE_ISAS makes an absent
@@ -53,8 +57,8 @@ step "runtime forced onto every x86_64 tier"
 for isa in scalar sse41 avx2 avx512; do
   echo "-- POCKETNN_ISA=$isa"
   POCKETNN_ISA=$isa POCKETNN_REQUIRE_ISAS=$isa POCKETNN_REQUIRE_FEATURES=avx512vnni \
-    cargo test --quiet -p pocketnn-tensor required_
-  POCKETNN_ISA=$isa cargo test --quiet -p pocketnn-tests --test onnx_conformance --test shared_models -- --nocapture
+    cargo test --quiet --workspace --lib required_
+  POCKETNN_ISA=$isa cargo test --quiet --workspace --test onnx_conformance --test shared_models -- --nocapture
 done
 
 if [ -z "${SKIP_AARCH64:-}" ]; then
@@ -73,10 +77,17 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
     --skip vgg19 --skip resnet50_two_threads_equal_one --skip seed_cnn_fc1_at_rank_64
   # cortex-a76 has dotprod but not i8mm, cortex-a53 neither: the int8
   # kernels needing them must be reported unavailable, and the rest pass.
+  # The unit-test binaries of the kernel and operator crates, as built above.
+  mapfile -t kernel_tests < <(cargo test --workspace --quiet --target aarch64-unknown-linux-gnu \
+    --lib --no-run --message-format json | python3 scripts/test_executables.py pocketnn-tensor pocketnn-ops)
+  [ ${#kernel_tests[@]} -eq 2 ] || { echo "expected 2 test binaries, got: ${kernel_tests[*]}" >&2; exit 1; }
   for cpu_features in cortex-a76:dotprod,fp16 cortex-a53:; do
     cpu=${cpu_features%%:*}
     echo "-- QEMU_CPU=$cpu"
-    QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=${cpu_features#*:} cargo test --quiet --target aarch64-unknown-linux-gnu -p pocketnn-tensor -p pocketnn-ops
+    for binary in "${kernel_tests[@]}"; do
+      QEMU_CPU=$cpu POCKETNN_REQUIRE_ISAS=neon POCKETNN_REQUIRE_FEATURES=${cpu_features#*:} \
+        "$POCKETNN_EXEC_WRAPPER" "$binary" -q
+    done
   done
 fi
 step "C ABI, JNI and mobile packaging (scripts/test-ffi.sh)"
