@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Tests of pocketnn's C ABI and its packaging (crates/ffi, android/, ios/):
-#   1. Rust tests through the C ABI (header drift, onnxruntime reference,
-#      error paths, one model shared by 8 threads);
-#   2. C and C++ tests (-Wall -Wextra -Werror) on x86_64, then under valgrind
+# Tests of pocketnn's C ABI and its packaging (crates/ffi, android/, ios/),
+# after the Rust tests through the C ABI (header drift, onnxruntime
+# reference, error paths, one model shared by 8 threads), which run with
+# the workspace's (`cargo test --workspace`, scripts/test.sh):
+#   1. C and C++ tests (-Wall -Wextra -Werror) on x86_64, then under valgrind
 #      (no leaks, no errors), then built for aarch64 and run under qemu;
-#   3. the Java API (JNI) on the host JVM with JUnit 4;
-#   4. staticlib builds for Android (aarch64, armv7) and iOS (aarch64), the
+#   2. the Java API (JNI) on the host JVM with JUnit 4;
+#   3. staticlib builds for Android (aarch64, armv7) and iOS (aarch64), the
 #      iOS archive checked to export every function the header declares.
 #
 # It installs nothing. Needs: gcc, g++, valgrind, gcc/g++-aarch64-linux-gnu
@@ -37,11 +38,11 @@ digits=models/digits.npy
 reference=$ffi/tests/data/seed_mlp_digits_logits.txt
 cflags=(-Wall -Wextra -Werror -O1 -g -I "$header_dir")
 
-step "Rust tests through the C ABI"
-cargo test -p pocketnn-ffi --quiet
-
+# The Rust tests of the C ABI run with the workspace's (`cargo test
+# --workspace`, scripts/test.sh); that build also makes the CLI binary used
+# here (nothing is rebuilt when it has run).
 step "convert the seed MLP with the CLI"
-cargo build -p pocketnn-cli --quiet
+cargo test --workspace --quiet --no-run
 "$target_dir/debug/pocketnn" convert models/seed_mlp.onnx -o "$work/seed_mlp.pnn"
 
 step "C and C++ tests, x86_64"
