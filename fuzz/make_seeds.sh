@@ -4,9 +4,10 @@
 #   parse, parse_fixed_checksums  hand-built files using every section, attribute type,
 #                                 dim kind and quantization mode (crates/format/examples/fuzz_seeds.rs)
 #                                 plus small converted ONNX node tests
-#   load_and_run                  real models converted to .pnn (seed_mlp and the ONNX node
-#                                 tests: small graphs covering every supported operator), each
-#                                 as `u32 length + file`, the layout the target reads
+#   load_and_run                  real models converted to .pnn (seed_mlp, its sparse, low-rank
+#                                 and int8 forms, and the ONNX node tests: small graphs covering
+#                                 every supported operator), each as `u32 length + file`, the
+#                                 layout the target reads
 #   onnx_import                   the ONNX files themselves
 #   ffi                           `u32 length` + seed_mlp.pnn + a hand-made C API call script
 #                                 (byte meanings: the `Caller` methods in fuzz_targets/ffi.rs)
@@ -25,7 +26,9 @@ for target in parse parse_fixed_checksums; do
         --example fuzz_seeds -- "$corpus/$target"
 done
 
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p pocketnn-cli
+# The CLI of the workspace's test build (nothing is rebuilt after
+# scripts/test.sh has run; a per-package build would rebuild the graph).
+cargo test --quiet --manifest-path "$root/Cargo.toml" --workspace --no-run
 cli="$root/target/debug/pocketnn"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -60,6 +63,26 @@ for onnx in "${onnx_files[@]}"; do
             cp "$work/$name.pnn" "$corpus/parse_fixed_checksums/$name.pnn"
         fi
         converted=$((converted + 1))
+    fi
+done
+# The compressed forms of the seed MLP: the sparse, low-rank and int8
+# operators (SparseLinear, SparseQLinearConv, LowRankLinear, QLinearConv,
+# DynamicQuantizeLinear ...) with their attributes and constant parts.
+compressed=(
+    "sparse_csr:--prune 0.95"
+    "sparse_1x4_int8:--prune 0.95 --prune-pattern 1x4 --quantize int8 --calibrate $models/digits.npy"
+    "low_rank:--low-rank 0.1"
+    "int8_dynamic:--quantize int8-dynamic"
+)
+for entry in "${compressed[@]}"; do
+    name="seed_mlp_${entry%%:*}"
+    # shellcheck disable=SC2086 # the options are split on purpose
+    if "$cli" convert "$models/seed_mlp.onnx" -o "$work/$name.pnn" ${entry#*:} >/dev/null 2>&1; then
+        wrap "$work/$name.pnn" "$corpus/load_and_run/$name"
+        converted=$((converted + 1))
+    else
+        echo "make_seeds: converting seed_mlp with ${entry#*:} failed" >&2
+        exit 1
     fi
 done
 # ffi: the seed MLP, then call scripts (one byte per choice, see ffi.rs):
