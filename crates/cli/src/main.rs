@@ -1,5 +1,5 @@
 //! `pocketnn`: convert ONNX models to `.pnn`, run, inspect, evaluate and benchmark them,
-//! and distill small students from them.
+//! distill small students from them, and measure what each compression method costs.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -13,6 +13,7 @@ mod inspect;
 mod latency;
 mod npy;
 mod run;
+mod study;
 
 use clap::{Parser, Subcommand};
 use error::CliError;
@@ -108,6 +109,10 @@ enum Command {
     },
     /// Train a small student model to imitate a teacher (knowledge distillation).
     Distill(distill::DistillArgs),
+    /// The compression study: build every compressed variant of seed_mlp and
+    /// seed_cnn, measure size, FLOPs, latency and accuracy, and write
+    /// docs/compression-study.md with a plot.
+    Study(study::StudyArgs),
     /// Measure load time, latency and peak memory.
     Bench {
         /// The .pnn model.
@@ -149,6 +154,7 @@ fn main() {
         } => run::run(&model, &inputs, &output_dir, threads),
         Command::Inspect { model, json } => inspect::run(&model, json),
         Command::Distill(args) => distill::run(&args),
+        Command::Study(args) => study::run(&args),
         Command::Eval {
             model,
             data,
