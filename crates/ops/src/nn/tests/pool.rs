@@ -315,3 +315,52 @@ fn max_pool_of_u8_and_i8_keeps_the_type_and_picks_the_maximum() {
     let views = [Some(x.view())];
     assert!(crate::eval(avg.as_ref(), &views, pocketnn_tensor::Isa::Scalar).is_err());
 }
+
+#[test]
+fn max_pool_2x2_stride_2_matches_reference() {
+    // The fast path (2×2, stride 2, windows inside the input) and its edges:
+    // odd sizes (a row and a column left over), padding and ceil_mode (the
+    // general loop), one output, f32 and u8 (check_pool runs both).
+    let mut rng = Lcg(33);
+    let mut ran = 0;
+    for x_shape in [
+        vec![1, 3, 8, 8],
+        vec![2, 2, 7, 9],
+        vec![1, 1, 2, 2],
+        vec![1, 1, 3, 3],
+        vec![1, 16, 28, 28],
+    ] {
+        for (pe, ceil) in [(0, false), (0, true), (1, false)] {
+            let kernel = vec![2, 2];
+            let win = Window {
+                strides: vec![2, 2],
+                dilations: vec![1, 1],
+                pads_begin: vec![0, 0],
+                pads_end: vec![pe, pe],
+            };
+            let attrs = explicit_attrs(&kernel, &win, ceil);
+            ran += check_pool(
+                &mut rng,
+                &x_shape,
+                &kernel,
+                &win,
+                ceil,
+                PoolKind::Max,
+                &attrs,
+                false,
+            ) as usize;
+        }
+    }
+    assert_eq!(ran, 15);
+    // NaN never wins; a window of NaNs gives -inf (as in the general loop).
+    let op = super::build(
+        OpCode::MaxPool,
+        &[ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+    );
+    let nan = f32::NAN;
+    let x = Tensor::from_slice(&[1, 1, 2, 4], &[nan, 1.0, nan, nan, 2.0, nan, nan, nan]).unwrap();
+    let y = crate::eval(op.as_ref(), &[Some(x.view())], pocketnn_tensor::Isa::Scalar)
+        .unwrap()
+        .remove(0);
+    assert_eq!(y.as_slice::<f32>().unwrap(), &[2.0, f32::NEG_INFINITY]);
+}
