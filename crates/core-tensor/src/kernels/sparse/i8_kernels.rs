@@ -471,7 +471,8 @@ fn linear_row_simd(
 }
 
 /// `x_words[g]` = activations `4g .. 4g + 4` of `x_row` as a little-endian
-/// word (zero padded past the row), each byte `^ flip`.
+/// word, each byte `^ flip` (the bytes past the row are `0 ^ flip`; they
+/// meet zero weights).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn fill_words(x_words: &mut [i32], x_row: &[u8], flip: u8) {
     for (word, quad) in x_words.iter_mut().zip(x_row.chunks(4)) {

@@ -129,15 +129,17 @@ fn for_each_block_row(
 #[target_feature(enable = "neon")]
 #[inline]
 unsafe fn gather4(groups: &[u32; 4], x_words: &[i32]) -> int8x16_t {
-    let base = x_words.as_ptr();
+    let word = |i: usize| x_words.as_ptr().wrapping_add(groups[i] as usize);
+    let zero = vdupq_n_s32(0);
     // SAFETY: every group is below `x_words.len()` (the caller's contract),
-    // so each pointer addresses one word of `x_words`.
-    let v = unsafe {
-        let v = vld1q_lane_s32::<0>(base.add(groups[0] as usize), vdupq_n_s32(0));
-        let v = vld1q_lane_s32::<1>(base.add(groups[1] as usize), v);
-        let v = vld1q_lane_s32::<2>(base.add(groups[2] as usize), v);
-        vld1q_lane_s32::<3>(base.add(groups[3] as usize), v)
-    };
+    // so each of the four pointers addresses one word of `x_words`.
+    let v = unsafe { vld1q_lane_s32::<0>(word(0), zero) };
+    // SAFETY: as above.
+    let v = unsafe { vld1q_lane_s32::<1>(word(1), v) };
+    // SAFETY: as above.
+    let v = unsafe { vld1q_lane_s32::<2>(word(2), v) };
+    // SAFETY: as above.
+    let v = unsafe { vld1q_lane_s32::<3>(word(3), v) };
     vreinterpretq_s8_s32(v)
 }
 
@@ -148,8 +150,10 @@ unsafe fn gather4(groups: &[u32; 4], x_words: &[i32]) -> int8x16_t {
 #[target_feature(enable = "neon")]
 #[inline]
 unsafe fn splat_word(group: u32, x_words: &[i32]) -> int8x16_t {
-    // SAFETY: `group` is below `x_words.len()` (the caller's contract).
-    vreinterpretq_s8_s32(unsafe { vld1q_dup_s32(x_words.as_ptr().add(group as usize)) })
+    let word = x_words.as_ptr().wrapping_add(group as usize);
+    // SAFETY: `group` is below `x_words.len()` (the caller's contract), so
+    // `word` addresses one word of `x_words`.
+    vreinterpretq_s8_s32(unsafe { vld1q_dup_s32(word) })
 }
 
 /// Four weight words as one vector.
