@@ -10,13 +10,14 @@
 //!
 //! * Single-row blocks (CSR, 1×4): NEON has no gather, so eight entries at
 //!   a time the activation words of their groups are loaded lane by lane
-//!   into two vectors (`ld1 {v.s}[i]`), which meet the entries' weight
-//!   words (two contiguous loads). neon: `smull` / `smull2` give the
-//!   exact i16 products, `sadalp` adds them in pairs into i32; dotprod:
-//!   one `sdot` per four entries. The last `entries % 8` run in scalar code.
+//!   into two vectors (`vld1q_lane_s32`; LLVM emits `ldr` + `ins`), which
+//!   meet the entries' weight words (two contiguous loads). neon: `smull`
+//!   / `smull2` give the exact i16 products, `sadalp` adds them in pairs
+//!   into i32; dotprod: one `sdot` per four entries. The last
+//!   `entries % 8` run in scalar code.
 //! * 4×1 blocks: each entry's activation word, repeated four times
-//!   (`ld1r`), meets its four weight words (one per row, 16 contiguous
-//!   bytes). neon: the pair sums of rows 0, 1 land in one accumulator and
+//!   (`vld1q_dup_s32`), meets its four weight words (one per row, 16
+//!   contiguous bytes). neon: the pair sums of rows 0, 1 land in one accumulator and
 //!   those of rows 2, 3 in another, folded by `addp` at the end; dotprod:
 //!   one `sdot` puts row `r`'s sum in lane `r`.
 //!
