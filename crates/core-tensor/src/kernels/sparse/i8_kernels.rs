@@ -6,9 +6,11 @@
 //! `x ^ 0x80` for the signed ARM kernels) and runs a tier kernel over the
 //! grouped weight words (see [`SparseI8Matrix`]); the scalar kernel is the
 //! reference and reads the matrix directly. The linear product (batch ×
-//! k times the transposed matrix) is a dot product per output: gathered
-//! from the grouped form on AVX2 (the AVX2 and AVX-512 kernels, see
-//! `i8_linear_avx2.rs`), in portable code on the others.
+//! k times the transposed matrix) is a dot product per output over the
+//! grouped form: gathered with AVX2 (the AVX2 and AVX-512 kernels, see
+//! `i8_linear_avx2.rs`), with lane loads on NEON (the NEON and dotprod
+//! kernels, on activations shifted to i8, see `i8_linear_neon.rs`), in
+//! portable code on the scalar kernel.
 
 use super::i8_epilogue::RequantizeRun;
 use super::i8_matrix::SparseI8Matrix;
@@ -392,8 +394,9 @@ fn row_entries<'a>(
 /// Linear layout: `Y (batch × m) = (X (batch × k) - x_zero) · Wᵀ`, `X` and
 /// `Y` row-major, written as `out` asks (channel = column of `Y`,
 /// activation row = row of `Y`). The AVX2 and AVX-512 kernels gather the
-/// activations with AVX2; the others run portable dot products (the kernel
-/// is checked, so callers can pass one for both layouts).
+/// activations with AVX2, the NEON and dotprod kernels with NEON lane
+/// loads; the scalar kernel runs portable dot products (the kernel is
+/// checked, so callers can pass one for both layouts).
 ///
 /// Fails like [`sparse_pointwise_u8i8`].
 pub fn sparse_linear_u8i8(
@@ -413,42 +416,70 @@ pub fn sparse_linear_u8i8(
     let mut x_words = vec![0i32; w.grouped().group_count];
     for i in 0..batch {
         let x_row = &x[i * k..(i + 1) * k];
-        if !linear_row_simd(kernel, w, x_row, &mut x_words, &mut sums) {
-            match matrix.column_indices() {
-                Columns::U16(c) => linear_row(matrix, c, x_row, &mut sums),
-                Columns::U32(c) => linear_row(matrix, c, x_row, &mut sums),
-            }
-        }
+        let offset =
+            linear_row_simd(kernel, w, x_row, &mut x_words, &mut sums).unwrap_or_else(|| {
+                match matrix.column_indices() {
+                    Columns::U16(c) => linear_row(matrix, c, x_row, &mut sums),
+                    Columns::U32(c) => linear_row(matrix, c, x_row, &mut sums),
+                }
+                0
+            });
+        // Σ W (x - zx) = Σ W (x - offset) + (offset - zx) · Σ W, in wrapping
+        // i32 (exact: the result fits, see `i8_linear_neon.rs`).
+        let shift = offset - i32::from(x_zero);
         for (s, &row_sum) in sums.iter_mut().zip(w.row_sums()) {
-            *s = s.wrapping_sub(i32::from(x_zero).wrapping_mul(row_sum));
+            *s = s.wrapping_add(shift.wrapping_mul(row_sum));
         }
         out.store(i * m, &sums, |j| j, |_| i);
     }
     Ok(())
 }
 
-/// `sums[row] = Σ W[row, c] · x[c]` for every row with `kernel`'s SIMD
-/// code, when it has some (false: nothing was computed). `x_words` is
-/// scratch for the row as words of four activations (`ceil(k / 4)` long).
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+/// `sums[row] = Σ W[row, c] · (x[c] - offset)` for every row with
+/// `kernel`'s SIMD code, when it has some: returns `offset` (0 on x86, 128
+/// on ARM, whose kernels read the activations shifted to i8), or `None`
+/// when nothing was computed. `x_words` is scratch for the row as words of
+/// four activations (`ceil(k / 4)` long).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_variables)
+)]
 fn linear_row_simd(
     kernel: &SparseI8Kernel,
     w: &SparseI8Matrix,
     x_row: &[u8],
     x_words: &mut [i32],
     sums: &mut [i32],
-) -> bool {
+) -> Option<i32> {
     #[cfg(target_arch = "x86_64")]
     if matches!(kernel.isa, Isa::Avx2 | Isa::Avx512) {
-        let grouped = w.grouped();
-        for (word, quad) in x_words.iter_mut().zip(x_row.chunks(4)) {
-            let mut bytes = [0u8; 4];
-            bytes[..quad.len()].copy_from_slice(quad);
-            *word = i32::from_le_bytes(bytes);
-        }
-        return super::i8_linear_avx2::linear_row(grouped, x_words, sums).is_some();
+        fill_words(x_words, x_row, 0);
+        return super::i8_linear_avx2::linear_row(w.grouped(), x_words, sums).map(|()| 0);
     }
-    false
+    #[cfg(target_arch = "aarch64")]
+    if kernel.isa == Isa::Neon {
+        use super::i8_linear_neon;
+        fill_words(x_words, x_row, 0x80);
+        let ran = match kernel.feature {
+            None => i8_linear_neon::linear_row(w.grouped(), x_words, sums),
+            Some(Feature::DotProd) => i8_linear_neon::linear_row_dot(w.grouped(), x_words, sums),
+            Some(_) => return None,
+        };
+        return ran.map(|()| 128);
+    }
+    None
+}
+
+/// `x_words[g]` = activations `4g .. 4g + 4` of `x_row` as a little-endian
+/// word, each byte `^ flip` (the bytes past the row are `0 ^ flip`; they
+/// meet zero weights).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn fill_words(x_words: &mut [i32], x_row: &[u8], flip: u8) {
+    for (word, quad) in x_words.iter_mut().zip(x_row.chunks(4)) {
+        let mut bytes = [0u8; 4];
+        bytes[..quad.len()].copy_from_slice(quad);
+        *word = i32::from_le_bytes(bytes.map(|b| b ^ flip));
+    }
 }
 
 /// `sums[row] = Σ W[row, c] · x[c]` for every row.

@@ -115,7 +115,7 @@ unsafe fn tile_neon<const R: usize>(
 
 /// `acc[i] += Σ_j x[4i + j] · w[4i + j]` (`sdot`, vector form).
 #[inline(always)]
-fn sdot(acc: int32x4_t, x: int8x16_t, w: int8x16_t) -> int32x4_t {
+pub(crate) fn sdot(acc: int32x4_t, x: int8x16_t, w: int8x16_t) -> int32x4_t {
     let mut acc = acc;
     // SAFETY: pure register arithmetic; only reached from functions compiled
     // with the `dotprod` feature and called after detecting it.

@@ -62,6 +62,8 @@ mod i8_avx512vnni;
 #[cfg(target_arch = "x86_64")]
 mod i8_linear_avx2;
 #[cfg(target_arch = "aarch64")]
+mod i8_linear_neon;
+#[cfg(target_arch = "aarch64")]
 mod i8_neon;
 
 #[cfg(test)]

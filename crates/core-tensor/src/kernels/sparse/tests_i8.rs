@@ -169,6 +169,133 @@ fn every_kernel_matches_a_dense_product_linear() {
     }
 }
 
+/// `Y (batch × m) = (X (batch × k) - zx) · Wᵀ` for a dense `W` (m × k),
+/// in i64.
+fn dense_linear_sums(w: &[i8], x: &[u8], zx: u8, (m, k, batch): (usize, usize, usize)) -> Vec<i32> {
+    let mut y = Vec::with_capacity(batch * m);
+    for i in 0..batch {
+        for j in 0..m {
+            let sum: i64 = (0..k)
+                .map(|p| i64::from(w[j * k + p]) * (i64::from(x[i * k + p]) - i64::from(zx)))
+                .sum();
+            y.push(i32::try_from(sum).expect("fits"));
+        }
+    }
+    y
+}
+
+#[test]
+fn every_kernel_matches_a_dense_product_linear_long_rows() {
+    // Rows long enough for several 8-entry steps of the SIMD linear kernels
+    // and every tail length (depths around multiples of 4 and 32, odd ones
+    // for CSR and 4×1), rows around the 4-row block, empty rows (sparsity
+    // 1 and, at 0.9, some), batches > 1, and the three outputs.
+    let mut rng = Rng::new(13);
+    let scalar = SparseI8Kernel::best_for(Isa::Scalar);
+    for kernel in kernels() {
+        for shape in BlockShape::ALL {
+            let mut case = 0usize;
+            for &m in &[1, 4, 7, 13] {
+                for &k in &[1usize, 3, 5, 29, 32, 33, 61, 64, 67, 127, 131, 257, 515] {
+                    case += 1;
+                    let k = if shape == BlockShape::Row1x4 {
+                        k.div_ceil(4) * 4
+                    } else {
+                        k
+                    };
+                    let batch = case % 3 + 1;
+                    let sparsity = [0.0, 0.3, 0.6, 0.9, 1.0][case % 5];
+                    let (dense, w) = random_i8(&mut rng, (m, k), shape, sparsity);
+                    let x = random_bytes(&mut rng, batch * k);
+                    let zx = [0u8, 255, 128, 3, 77][case % 5];
+                    let label = format!(
+                        "{} {shape:?} m{m} k{k} b{batch} s{sparsity} zx{zx}",
+                        kernel.name
+                    );
+                    let expected = dense_linear_sums(&dense, &x, zx, (m, k, batch));
+                    let mut sums = vec![i32::MIN; batch * m];
+                    sparse_linear_u8i8(&kernel, &w, &x, zx, batch, SparseQOutput::I32(&mut sums))
+                        .expect("runs");
+                    assert_eq!(sums, expected, "{label}");
+
+                    let requantize = Requantize::new(
+                        (0..m)
+                            .map(|j| {
+                                QuantMultiplier::new(0.0007 + 0.0011 * j as f64).expect("valid")
+                            })
+                            .collect(),
+                        (0..m as i32).map(|j| 53 * j - 200).collect(),
+                        110,
+                        (5, 250),
+                    )
+                    .expect("valid");
+                    let mut q = vec![0u8; batch * m];
+                    let mut q_scalar = vec![0u8; batch * m];
+                    for (kernel, c) in [(kernel, &mut q), (scalar, &mut q_scalar)] {
+                        let out = SparseQOutput::U8 {
+                            c,
+                            requantize: &requantize,
+                        };
+                        sparse_linear_u8i8(&kernel, &w, &x, zx, batch, out).expect("runs");
+                    }
+                    assert_eq!(q, q_scalar, "{label} u8");
+
+                    let dequantize = Dequantize::new(
+                        (0..batch).map(|i| 0.01 + 0.005 * i as f32).collect(),
+                        (0..m).map(|j| 0.02 + 0.001 * j as f32).collect(),
+                        (0..m).map(|j| j as f32 - 3.0).collect(),
+                    )
+                    .expect("valid");
+                    let mut f = vec![f32::NAN; batch * m];
+                    let mut f_scalar = vec![f32::NAN; batch * m];
+                    for (kernel, c) in [(kernel, &mut f), (scalar, &mut f_scalar)] {
+                        let out = SparseQOutput::F32 {
+                            c,
+                            dequantize: &dequantize,
+                        };
+                        sparse_linear_u8i8(&kernel, &w, &x, zx, batch, out).expect("runs");
+                    }
+                    assert_eq!(f, f_scalar, "{label} f32");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn extreme_values_are_exact_linear_at_max_depth() {
+    // Depth MAX_DEPTH, every weight -128 or 127, every activation 0 or 255,
+    // zero point 0 or 255: the largest sums of both signs, and (weights
+    // -128, activations and zero point 0) the case where the ARM kernels'
+    // shifted sum Σ W (x - 128) = 2³¹ wraps before the correction.
+    let (m, k, batch) = (5, crate::kernels::qgemm::MAX_DEPTH, 2);
+    for shape in BlockShape::ALL {
+        for w_value in [-128i8, 127] {
+            let dense = vec![w_value; m * k];
+            let w =
+                SparseI8Matrix::new(SparseMatrix::from_dense(&dense, m, k, shape).expect("fits"))
+                    .expect("fits");
+            for (x_value, zx) in [(255u8, 0u8), (0, 255), (0, 0), (255, 255), (255, 128)] {
+                let x = vec![x_value; batch * k];
+                let expected = i32::try_from(
+                    i64::from(w_value) * k as i64 * (i64::from(x_value) - i64::from(zx)),
+                )
+                .expect("fits");
+                for kernel in kernels() {
+                    let mut sums = vec![0i32; batch * m];
+                    sparse_linear_u8i8(&kernel, &w, &x, zx, batch, SparseQOutput::I32(&mut sums))
+                        .expect("runs");
+                    assert!(
+                        sums.iter().all(|&s| s == expected),
+                        "{} {shape:?} w{w_value} x{x_value} zx{zx}: {sums:?} != {expected}",
+                        kernel.name
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn extreme_values_are_exact() {
     // Every weight -128, every activation 255, zero point 0, then 255: the
@@ -188,6 +315,14 @@ fn extreme_values_are_exact() {
                 assert!(
                     sums.iter().all(|&s| s == expected),
                     "{} {shape:?}",
+                    kernel.name
+                );
+                sums.fill(0);
+                sparse_linear_u8i8(&kernel, &w, &x, zx, n, SparseQOutput::I32(&mut sums))
+                    .expect("runs");
+                assert!(
+                    sums.iter().all(|&s| s == expected),
+                    "{} {shape:?} linear",
                     kernel.name
                 );
             }
