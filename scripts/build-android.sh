@@ -19,10 +19,13 @@ abis=(${ABIS:-arm64-v8a armeabi-v7a x86_64})
 args=()
 for abi in "${abis[@]}"; do args+=(-t "$abi"); done
 
-# minSdk 24 matches android/build.gradle. The release profile strips nothing
-# by itself: cargo-ndk's output is stripped by the Android Gradle plugin.
+# minSdk 24 matches android/build.gradle. The profile release-mobile
+# (Cargo.toml: fat LTO, size-optimised non-kernel crates) is the one whose
+# size CI prints; it strips nothing by itself: cargo-ndk's output is
+# stripped by the Android Gradle plugin. Needs cargo-ndk 3 or newer (it
+# copies from target/<triple>/<profile>/).
 cargo ndk "${args[@]}" --platform 24 -o android/src/main/jniLibs \
-  build -p pocketnn-ffi --features jni --release
+  build -p pocketnn-ffi --features jni --profile release-mobile
 
 for abi in "${abis[@]}"; do
   ls -l "android/src/main/jniLibs/$abi/libpocketnn_ffi.so"

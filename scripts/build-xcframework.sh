@@ -14,8 +14,9 @@ command -v xcodebuild >/dev/null || { echo "xcodebuild is missing: this script n
 
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios)
 for target in "${targets[@]}"; do
-  # Only the static library: `cargo rustc` picks the crate type.
-  cargo rustc -p pocketnn-ffi --release --target "$target" --crate-type staticlib
+  # Only the static library: `cargo rustc` picks the crate type. The
+  # profile release-mobile (Cargo.toml) is the size-optimised shipping one.
+  cargo rustc -p pocketnn-ffi --profile release-mobile --target "$target" --crate-type staticlib
 done
 
 out=ios/build
@@ -23,11 +24,11 @@ rm -rf "$out/PocketnnFFI.xcframework" "$out/headers" "$out/simulator"
 mkdir -p "$out/headers" "$out/simulator"
 cp crates/ffi/include/pocketnn.h ios/include/module.modulemap "$out/headers/"
 lipo -create \
-  target/aarch64-apple-ios-sim/release/libpocketnn_ffi.a \
-  target/x86_64-apple-ios/release/libpocketnn_ffi.a \
+  target/aarch64-apple-ios-sim/release-mobile/libpocketnn_ffi.a \
+  target/x86_64-apple-ios/release-mobile/libpocketnn_ffi.a \
   -output "$out/simulator/libpocketnn_ffi.a"
 xcodebuild -create-xcframework \
-  -library target/aarch64-apple-ios/release/libpocketnn_ffi.a -headers "$out/headers" \
+  -library target/aarch64-apple-ios/release-mobile/libpocketnn_ffi.a -headers "$out/headers" \
   -library "$out/simulator/libpocketnn_ffi.a" -headers "$out/headers" \
   -output "$out/PocketnnFFI.xcframework"
 echo "built $out/PocketnnFFI.xcframework"

@@ -79,10 +79,11 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
   for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ qemu-aarch64-static; do
     command -v "$tool" >/dev/null || fail "missing tool: $tool"
   done
-  # The release build: the one an app ships, so its size is printed too.
-  cargo build -p pocketnn-ffi --quiet --release --target aarch64-unknown-linux-gnu
-  alib="$target_dir/aarch64-unknown-linux-gnu/release/libpocketnn_ffi.a"
-  aarch64-linux-gnu-strip -o "$work/libpocketnn_ffi.so" "$target_dir/aarch64-unknown-linux-gnu/release/libpocketnn_ffi.so"
+  # The build an app ships (profile release-mobile, Cargo.toml), so its
+  # size is printed too.
+  cargo build -p pocketnn-ffi --quiet --profile release-mobile --target aarch64-unknown-linux-gnu
+  alib="$target_dir/aarch64-unknown-linux-gnu/release-mobile/libpocketnn_ffi.a"
+  aarch64-linux-gnu-strip -o "$work/libpocketnn_ffi.so" "$target_dir/aarch64-unknown-linux-gnu/release-mobile/libpocketnn_ffi.so"
   echo "binary size: stripped aarch64 libpocketnn_ffi.so = $(stat -c %s "$work/libpocketnn_ffi.so") bytes (target 1,500,000; BENCHMARKS.md)"
   aarch64-linux-gnu-gcc -std=c11 -pedantic "${cflags[@]}" $ffi/tests/c/test_c_api.c "$alib" "${libs[@]}" -o "$work/test_c_api_aarch64"
   aarch64-linux-gnu-g++ -std=c++17 -pedantic "${cflags[@]}" $ffi/tests/c/test_cpp_api.cpp "$alib" "${libs[@]}" -o "$work/test_cpp_api_aarch64"

@@ -94,7 +94,7 @@ impl Operator for Binary {
         let out = first_output(outputs)?;
         let threads = ctx.threads;
         match a.dtype() {
-            DType::F32 => arith::<f32>(self.kind, threads, a, b, out),
+            DType::F32 => arith_f32(self.kind, threads, a, b, out),
             DType::F16 => arith::<f16>(self.kind, threads, a, b, out),
             DType::I8 => arith::<i8>(self.kind, threads, a, b, out),
             DType::U8 => arith::<u8>(self.kind, threads, a, b, out),
@@ -105,6 +105,26 @@ impl Operator for Binary {
     }
 }
 
+impl Arith {
+    /// `x kind y` (the operation chosen per element: see [`arith`]).
+    #[inline(always)]
+    fn apply<T: Numeric>(self, x: T, y: T) -> T {
+        match self {
+            Arith::Add => x.add(y),
+            Arith::Sub => x.sub(y),
+            Arith::Mul => x.mul(y),
+            Arith::Div => x.div(y),
+            Arith::Mod { fmod: true } => x.rem_trunc(y),
+            Arith::Mod { fmod: false } => x.rem_floor(y),
+        }
+    }
+}
+
+/// The arithmetic of the element types models rarely compute in (f16 and
+/// the integers, mostly small shape tensors): one loop per type that picks
+/// the operation per element. Compiling a loop per operation and type
+/// would add ~25 copies of the broadcast loops to the phone library
+/// (BENCHMARKS.md, "Binary size").
 fn arith<T: Numeric>(
     kind: Arith,
     threads: usize,
@@ -118,13 +138,32 @@ fn arith<T: Numeric>(
         b.as_slice::<T>()?,
         out.as_slice_mut::<T>()?,
     );
+    binary(&plan, threads, a, b, out, move |x, y| kind.apply(x, y))
+}
+
+/// f32 arithmetic, the hot case: one vectorised loop per operation.
+fn arith_f32(
+    kind: Arith,
+    threads: usize,
+    a: TensorView<'_>,
+    b: TensorView<'_>,
+    out: &mut TensorViewMut<'_>,
+) -> OpResult<()> {
+    let plan = Broadcast::new(out.shape(), [a.shape(), b.shape()])?;
+    let (a, b, out) = (
+        a.as_slice::<f32>()?,
+        b.as_slice::<f32>()?,
+        out.as_slice_mut::<f32>()?,
+    );
     match kind {
-        Arith::Add => binary(&plan, threads, a, b, out, T::add),
-        Arith::Sub => binary(&plan, threads, a, b, out, T::sub),
-        Arith::Mul => binary(&plan, threads, a, b, out, T::mul),
-        Arith::Div => binary(&plan, threads, a, b, out, T::div),
-        Arith::Mod { fmod: true } => binary(&plan, threads, a, b, out, T::rem_trunc),
-        Arith::Mod { fmod: false } => binary(&plan, threads, a, b, out, T::rem_floor),
+        Arith::Add => binary(&plan, threads, a, b, out, <f32 as Numeric>::add),
+        Arith::Sub => binary(&plan, threads, a, b, out, <f32 as Numeric>::sub),
+        Arith::Mul => binary(&plan, threads, a, b, out, <f32 as Numeric>::mul),
+        Arith::Div => binary(&plan, threads, a, b, out, <f32 as Numeric>::div),
+        Arith::Mod { fmod: true } => binary(&plan, threads, a, b, out, <f32 as Numeric>::rem_trunc),
+        Arith::Mod { fmod: false } => {
+            binary(&plan, threads, a, b, out, <f32 as Numeric>::rem_floor)
+        }
     }
 }
 
@@ -171,36 +210,35 @@ impl Operator for Pow {
     }
 }
 
+/// `Pow` for base type `T`. The exponent is first read into the one type
+/// [`Numeric::pow`] computes with (f32 for a float base; for an integer base
+/// f32 for a float exponent, exactly, and i64 for an integer one), so the
+/// broadcast loop exists once per base, not once per base and exponent type.
 fn pow_base<T: Numeric>(
     threads: usize,
     a: TensorView<'_>,
     b: TensorView<'_>,
     out: &mut TensorViewMut<'_>,
 ) -> OpResult<()> {
-    match b.dtype() {
-        DType::F32 => pow_typed::<T, f32>(threads, a, b, out),
-        DType::F16 => pow_typed::<T, f16>(threads, a, b, out),
-        DType::I8 => pow_typed::<T, i8>(threads, a, b, out),
-        DType::U8 => pow_typed::<T, u8>(threads, a, b, out),
-        DType::I32 => pow_typed::<T, i32>(threads, a, b, out),
-        DType::I64 => pow_typed::<T, i64>(threads, a, b, out),
-        dtype => Err(OpError::UnsupportedDType { index: 1, dtype }),
+    check_dtype(1, b.dtype(), NUMERIC)?;
+    let exponent_is_float = matches!(b.dtype(), DType::F32 | DType::F16);
+    if T::IS_FLOAT || exponent_is_float {
+        pow_typed::<T, f32>(threads, a, b.shape(), &b.to_f32_vec()?, out)
+    } else {
+        pow_typed::<T, i64>(threads, a, b.shape(), &b.to_i64_vec()?, out)
     }
 }
 
 fn pow_typed<T: Numeric, E: Numeric>(
     threads: usize,
     a: TensorView<'_>,
-    b: TensorView<'_>,
+    exponent_shape: &[usize],
+    exponent: &[E],
     out: &mut TensorViewMut<'_>,
 ) -> OpResult<()> {
-    let plan = Broadcast::new(out.shape(), [a.shape(), b.shape()])?;
-    let (a, b, out) = (
-        a.as_slice::<T>()?,
-        b.as_slice::<E>()?,
-        out.as_slice_mut::<T>()?,
-    );
-    binary(&plan, threads, a, b, out, T::pow::<E>)
+    let plan = Broadcast::new(out.shape(), [a.shape(), exponent_shape])?;
+    let (a, out) = (a.as_slice::<T>()?, out.as_slice_mut::<T>()?);
+    binary(&plan, threads, a, exponent, out, T::pow::<E>)
 }
 
 /// Dtypes of `PRelu` (ONNX opset 16: floats, int32, int64, uint32, uint64).

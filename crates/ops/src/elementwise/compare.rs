@@ -134,13 +134,18 @@ fn compare<T: Numeric>(
         b.as_slice::<T>()?,
         out.as_slice_mut::<u8>()?,
     );
-    match kind {
-        Comparison::Equal => binary(&plan, threads, a, b, out, |x, y| u8::from(x == y)),
-        Comparison::Less => binary(&plan, threads, a, b, out, |x, y| u8::from(x < y)),
-        Comparison::Greater => binary(&plan, threads, a, b, out, |x, y| u8::from(x > y)),
-        Comparison::LessOrEqual => binary(&plan, threads, a, b, out, |x, y| u8::from(x <= y)),
-        Comparison::GreaterOrEqual => binary(&plan, threads, a, b, out, |x, y| u8::from(x >= y)),
-    }
+    // One loop per type choosing the comparison per element: comparisons
+    // are rarely hot, and a loop per comparison and type would add ~25
+    // copies of the broadcast loops to the phone library.
+    binary(&plan, threads, a, b, out, move |x, y| {
+        u8::from(match kind {
+            Comparison::Equal => x == y,
+            Comparison::Less => x < y,
+            Comparison::Greater => x > y,
+            Comparison::LessOrEqual => x <= y,
+            Comparison::GreaterOrEqual => x >= y,
+        })
+    })
 }
 
 /// A logical connective on bools.

@@ -178,11 +178,11 @@ impl Operator for Reduce {
         };
         match x.dtype() {
             DType::F32 => job.run::<f32>(self.kind, x.as_slice()?, out.as_slice_mut()?),
-            DType::F16 => job.run::<f16>(self.kind, x.as_slice()?, out.as_slice_mut()?),
-            DType::I8 => job.run::<i8>(self.kind, x.as_slice()?, out.as_slice_mut()?),
-            DType::U8 => job.run::<u8>(self.kind, x.as_slice()?, out.as_slice_mut()?),
-            DType::I32 => job.run::<i32>(self.kind, x.as_slice()?, out.as_slice_mut()?),
-            DType::I64 => job.run::<i64>(self.kind, x.as_slice()?, out.as_slice_mut()?),
+            DType::F16 => job.run_any::<f16>(self.kind, x.as_slice()?, out.as_slice_mut()?),
+            DType::I8 => job.run_any::<i8>(self.kind, x.as_slice()?, out.as_slice_mut()?),
+            DType::U8 => job.run_any::<u8>(self.kind, x.as_slice()?, out.as_slice_mut()?),
+            DType::I32 => job.run_any::<i32>(self.kind, x.as_slice()?, out.as_slice_mut()?),
+            DType::I64 => job.run_any::<i64>(self.kind, x.as_slice()?, out.as_slice_mut()?),
             dtype => Err(OpError::UnsupportedDType { index: 0, dtype }),
         }
     }
@@ -227,6 +227,7 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// The reduction with its own loops per kind (the hot f32 case).
     fn run<T: Reducible>(self, kind: ReduceKind, x: &[T], out: &mut [T]) -> OpResult<()> {
         match kind {
             ReduceKind::Sum => self.reduce(
@@ -258,6 +259,34 @@ impl Job<'_> {
                 self.reduce(x, out, T::HIGHEST.widen(), min_nan, |a, _| T::narrow(a))
             }
         }
+    }
+
+    /// The reduction for the types models rarely reduce (f16, integers):
+    /// one set of loops per type choosing the kind per element, instead of
+    /// five (which would add ~20 copies of the loops to the phone library,
+    /// BENCHMARKS.md "Binary size"). Same results as [`Job::run`].
+    fn run_any<T: Reducible>(self, kind: ReduceKind, x: &[T], out: &mut [T]) -> OpResult<()> {
+        let init = match kind {
+            ReduceKind::Sum | ReduceKind::Mean => <T::Acc as Numeric>::ZERO,
+            ReduceKind::Prod => <T::Acc as Numeric>::ONE,
+            ReduceKind::Max => T::LOWEST.widen(),
+            ReduceKind::Min => T::HIGHEST.widen(),
+        };
+        let combine = move |a: T::Acc, b: T::Acc| match kind {
+            ReduceKind::Sum | ReduceKind::Mean => a.add(b),
+            ReduceKind::Prod => a.mul(b),
+            ReduceKind::Max => max_nan(a, b),
+            ReduceKind::Min => min_nan(a, b),
+        };
+        let finish = move |a: T::Acc, n: usize| {
+            if kind == ReduceKind::Mean {
+                let n = <T::Acc as Numeric>::from_i64(i64::try_from(n).unwrap_or(i64::MAX));
+                T::narrow(a.div(n))
+            } else {
+                T::narrow(a)
+            }
+        };
+        self.reduce(x, out, init, combine, finish)
     }
 
     /// Reduces with accumulator start `init`, `combine` and `finish(acc,

@@ -110,6 +110,125 @@ fn mod_follows_the_divisor_sign_unless_fmod() {
     assert_bad_attribute(OpCode::Mod, &[int("fmod", 2)], "fmod");
 }
 
+/// The value of a tensor of shape `shape` (rank <= 2, numpy broadcasting)
+/// at output position `(i, j)` of a `[2, 3]` output.
+fn broadcast_at<T: Copy>(data: &[T], shape: &[usize], i: usize, j: usize) -> T {
+    match shape {
+        [] | [1] => data[0],
+        [3] => data[j],
+        [2, 1] => data[i],
+        [1, 3] => data[j],
+        [2, 3] => data[i * 3 + j],
+        _ => unreachable!("test shape {shape:?}"),
+    }
+}
+
+/// i32 `a kind b` written out independently of the operators: wrapping,
+/// 0 for a zero divisor, Python's sign rule unless `fmod`.
+fn i32_reference(code: OpCode, fmod: bool, x: i32, y: i32) -> i32 {
+    match code {
+        OpCode::Add => x.wrapping_add(y),
+        OpCode::Sub => x.wrapping_sub(y),
+        OpCode::Mul => x.wrapping_mul(y),
+        _ if y == 0 => 0,
+        OpCode::Div => x.wrapping_div(y),
+        _ => {
+            let r = x.wrapping_rem(y);
+            if !fmod && r != 0 && (r < 0) != (y < 0) {
+                r + y
+            } else {
+                r
+            }
+        }
+    }
+}
+
+#[test]
+fn integer_and_f16_arithmetic_match_a_scalar_reference_in_every_broadcast_form() {
+    // Operand shape pairs covering the four lane combinations (run/run,
+    // run/splat, splat/run, splat/splat within a row).
+    let forms: [(&[usize], &[usize]); 5] = [
+        (&[2, 3], &[2, 3]),
+        (&[2, 3], &[3]),
+        (&[2, 1], &[1, 3]),
+        (&[1], &[2, 3]),
+        (&[2, 1], &[2, 1]),
+    ];
+    let pool_a = [7i32, -7, i32::MAX, i32::MIN, 0, 13];
+    let pool_b = [2i32, -3, 1, -1, 0, 5];
+    let kinds = [
+        (OpCode::Add, false),
+        (OpCode::Sub, false),
+        (OpCode::Mul, false),
+        (OpCode::Div, false),
+        (OpCode::Mod, false),
+        (OpCode::Mod, true),
+    ];
+    for (code, fmod) in kinds {
+        let attrs = if code == OpCode::Mod {
+            vec![int("fmod", i64::from(fmod))]
+        } else {
+            vec![]
+        };
+        for (sa, sb) in forms {
+            let len = |s: &[usize]| s.iter().product::<usize>();
+            let (a, b) = (&pool_a[..len(sa)], &pool_b[..len(sb)]);
+            let shape = [
+                2,
+                if sa.ends_with(&[1]) && sb.ends_with(&[1]) {
+                    1
+                } else {
+                    3
+                },
+            ];
+            let out = run(&*op(code, &attrs), &[&t(sa, a), &t(sb, b)]);
+            let mut expected = Vec::new();
+            for i in 0..2 {
+                for j in 0..shape[1] {
+                    let (x, y) = (broadcast_at(a, sa, i, j), broadcast_at(b, sb, i, j));
+                    expected.push(i32_reference(code, fmod, x, y));
+                }
+            }
+            assert_eq!(
+                values::<i32>(&out, &shape),
+                expected,
+                "{code} fmod={fmod} {sa:?} {sb:?}"
+            );
+
+            // f16: the f32 result rounded to f16 (operands are small integers,
+            // exact in f16). Integer division by zero has no float analogue.
+            if code == OpCode::Mod || code == OpCode::Div {
+                continue;
+            }
+            let half = |v: &[i32]| {
+                v.iter()
+                    .map(|&x| f16::from_f32((x % 100) as f32))
+                    .collect::<Vec<_>>()
+            };
+            let (ha, hb) = (half(a), half(b));
+            let out = run(&*op(code, &attrs), &[&t(sa, &ha), &t(sb, &hb)]);
+            let mut expected = Vec::new();
+            for i in 0..2 {
+                for j in 0..shape[1] {
+                    let x = broadcast_at(&ha, sa, i, j).to_f32();
+                    let y = broadcast_at(&hb, sb, i, j).to_f32();
+                    let v = match code {
+                        OpCode::Add => x + y,
+                        OpCode::Sub => x - y,
+                        _ => x * y,
+                    };
+                    expected.push(f16::from_f32(v));
+                }
+            }
+            assert_eq!(
+                values::<f16>(&out, &shape),
+                expected,
+                "f16 {code} {sa:?} {sb:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn pow_with_float_and_integer_exponents() {
     let base = t(&[4], &[2.0f32, 4.0, 0.0, -2.0]);

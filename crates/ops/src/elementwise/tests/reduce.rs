@@ -211,6 +211,67 @@ fn integer_reductions_wrap_and_truncate() {
     ));
 }
 
+/// Every reduction of a `[2, 3, 4]` tensor over `axes`, computed naively in
+/// i64 (wrapping, truncating mean) and narrowed to i32.
+fn naive_i32(code: OpCode, x: &[i32], axes: &[usize]) -> Vec<i32> {
+    let dims = [2usize, 3, 4];
+    let kept: Vec<usize> = (0..3)
+        .map(|a| if axes.contains(&a) { 1 } else { dims[a] })
+        .collect();
+    let mut groups: Vec<Vec<i64>> = vec![Vec::new(); kept.iter().product()];
+    for (flat, &v) in x.iter().enumerate() {
+        let index = [flat / 12, flat / 4 % 3, flat % 4];
+        let out = (0..3).fold(0, |acc, a| {
+            acc * kept[a] + if axes.contains(&a) { 0 } else { index[a] }
+        });
+        groups[out].push(i64::from(v));
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let value = match code {
+                OpCode::ReduceSum => g.iter().fold(0i64, |a, &v| a.wrapping_add(v)),
+                OpCode::ReduceMean => {
+                    g.iter().fold(0i64, |a, &v| a.wrapping_add(v)) / g.len() as i64
+                }
+                OpCode::ReduceProd => g.iter().fold(1i64, |a, &v| a.wrapping_mul(v)),
+                OpCode::ReduceMax => *g.iter().max().unwrap(),
+                _ => *g.iter().min().unwrap(),
+            };
+            value as i32
+        })
+        .collect()
+}
+
+#[test]
+fn integer_reductions_of_every_kind_and_layout_match_a_naive_reference() {
+    let x: Vec<i32> = (0..24).map(|i| (i * 7919 % 23) - 11).collect();
+    let codes = [
+        OpCode::ReduceSum,
+        OpCode::ReduceMean,
+        OpCode::ReduceProd,
+        OpCode::ReduceMax,
+        OpCode::ReduceMin,
+    ];
+    // One block with rows (axis 1), rows ending the tensor (axis 2), and
+    // two separate axes (the scatter path).
+    let layouts: [&[usize]; 3] = [&[1], &[2], &[0, 2]];
+    for code in codes {
+        for axes in layouts {
+            let axes_i64: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+            let out = reduce(code, &[], &t(&[2, 3, 4], &x), Some(&axes_i64)).unwrap();
+            let shape: Vec<usize> = (0..3)
+                .map(|a| if axes.contains(&a) { 1 } else { [2, 3, 4][a] })
+                .collect();
+            assert_eq!(
+                values::<i32>(&out[0], &shape),
+                naive_i32(code, &x, axes),
+                "{code} {axes:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn empty_reductions_give_the_identity() {
     let x = t::<f32>(&[2, 0, 3], &[]);
