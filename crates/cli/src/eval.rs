@@ -79,9 +79,13 @@ pub(crate) fn predict(
             model.inputs().len()
         )));
     };
-    let samples = data.shape().first().copied().unwrap_or(0);
-    let per_sample: usize = data.shape()[1..].iter().product();
-    let sample_shape = sample_shape(input, &data.shape()[1..]);
+    let Some((&samples, data_sample)) = data.shape().split_first() else {
+        return Err(CliError::Usage(
+            "the data needs a first axis of samples (it is a scalar)".into(),
+        ));
+    };
+    let per_sample: usize = data_sample.iter().product();
+    let sample_shape = sample_shape(input, data_sample);
     let declared = input.shape.as_deref().unwrap_or(&[]);
     let batch = match (batch, declared.first()) {
         (0, Some(Dim::Fixed(n))) => usize::try_from(*n).unwrap_or(1).max(1),

@@ -158,3 +158,38 @@ fn study_refuses_an_unknown_model() {
     assert_clean_failure(&out, 2);
     assert!(text(&out.stderr).contains("seed_mlp and seed_cnn"));
 }
+
+/// A `.npy` file (version 1.0) of one f32 with `shape` (a Python tuple).
+fn npy_f32(shape: &str, values: &[f32]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn study_refuses_test_data_that_are_not_samples() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for (shape, values) in [("()", &[1.0f32][..]), ("(1, 4)", &[0.0; 4][..])] {
+        std::fs::write(
+            tmp.path().join("mnist5k_test_x.npy"),
+            npy_f32(shape, values),
+        )
+        .unwrap();
+        let out = pocketnn(&["study", "--models", path(tmp.path())]);
+        assert_clean_failure(&out, 2);
+        assert!(
+            text(&out.stderr).contains("at least two float32 samples"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -99,14 +99,29 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     }
 }
 
+/// Reads `name` from the models directory: float samples stacked along
+/// the first axis, at least two of them; returns them and their count.
+fn read_samples(args: &StudyArgs, name: &str) -> CliResult<(Tensor, usize)> {
+    let path = args.models.join(name);
+    let tensor = read_npy(&path)?;
+    match *tensor.shape() {
+        [n, _, ..] if n >= 2 && tensor.dtype() == pocketnn::DType::F32 => Ok((tensor, n)),
+        ref shape => Err(CliError::Usage(format!(
+            "{}: need at least two float32 samples stacked along the first axis, got {} {shape:?}",
+            path.display(),
+            tensor.dtype()
+        ))),
+    }
+}
+
 fn read_data(args: &StudyArgs) -> CliResult<Data> {
     let path = |name: &str| args.models.join(name);
-    let test = read_npy(&path("mnist5k_test_x.npy"))?;
-    let all_labels = read_labels(&path("mnist5k_test_y.npy"), test.shape()[0])?;
-    let n = args.test_images.clamp(1, test.shape()[0]);
-    let train = read_npy(&path("mnist5k_train_x.npy"))?;
-    let train_labels = read_labels(&path("mnist5k_train_y.npy"), train.shape()[0])?;
-    let calibration = first_samples(&train, args.calibration_images.clamp(1, train.shape()[0]))?;
+    let (test, test_count) = read_samples(args, "mnist5k_test_x.npy")?;
+    let all_labels = read_labels(&path("mnist5k_test_y.npy"), test_count)?;
+    let n = args.test_images.clamp(1, test_count);
+    let (train, train_count) = read_samples(args, "mnist5k_train_x.npy")?;
+    let train_labels = read_labels(&path("mnist5k_train_y.npy"), train_count)?;
+    let calibration = first_samples(&train, args.calibration_images.clamp(1, train_count))?;
     Ok(Data {
         test: first_samples(&test, n)?,
         labels: all_labels[..n].to_vec(),
