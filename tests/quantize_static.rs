@@ -31,7 +31,7 @@ fn float_and_int8(name: &str, test_set: &TestSet) -> (f64, f64, usize, usize) {
     let per_image: usize = shape[1..].iter().product();
     // Fewer calibration images on a subset (under qemu, where each costs
     // ~100x more); the figures come from the full run.
-    let count = if test_set.is_full() { 200 } else { 50 };
+    let count = if test_set.is_full() { 200 } else { 25 };
     let calibration_shape = [count, shape[1], shape[2], shape[3]];
     let samples =
         Tensor::from_slice(&calibration_shape, &train[..count * per_image]).expect("tensor");

@@ -17,6 +17,17 @@ Symbolic dims (the batch) take the model spec's batch size.
 Timing: onnxruntime is timed around `session.run` in Python (a few µs of
 call overhead included); pocketnn around `Session::run_views` in Rust.
 Model load time and process start-up are not in either number.
+
+With --int8 it compares quantized models instead, in three columns that
+alternate the same way: pocketnn fp32, pocketnn int8 (`pocketnn convert
+--quantize int8 --calibrate`) and onnxruntime running the QDQ model its own
+quantizer (`onnxruntime.quantization.quantize_static`, QDQ format, weights
+int8 per channel, activations uint8, min/max calibration) makes from the same
+calibration data: the first 200 MNIST training images for the MNIST models,
+the 8 photos for EfficientNet-Lite0, 8 seeded random inputs for the others.
+
+    /work/venv/bin/python benches/compare/peers.py --int8 --threads 1 \
+        --models seed_cnn efficientnet_lite0 resnet50
 """
 
 import argparse
@@ -84,6 +95,51 @@ def convert(pocketnn, onnx_path, workdir):
     return out
 
 
+def calibration_data(label, path, x, workdir):
+    """Calibration inputs for `label` (stacked samples), saved as .npy."""
+    if path.parent == SHARED and path.name.startswith("seed_"):
+        data = np.load(SHARED / "mnist5k_train_x.npy")[:200]
+    elif label == "efficientnet_lite0":
+        data = np.load(SHARED / "photos_x.npy")
+    else:
+        rng = np.random.default_rng(zlib.crc32(label.encode()) + 1)
+        data = rng.standard_normal((8,) + x.shape[1:], dtype=np.float32)
+    npy = workdir / f"{label}_calibration.npy"
+    np.save(npy, data.astype(np.float32))
+    return data.astype(np.float32), npy
+
+
+def quantize_pocketnn(pocketnn, onnx_path, calibration, workdir, label):
+    out = workdir / f"{label}_int8.pnn"
+    subprocess.run([pocketnn, "convert", str(onnx_path), "-o", str(out), "--quantize", "int8",
+                    "--calibrate", str(calibration)], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def quantize_onnxruntime(onnx_path, name, data, batch, workdir, label):
+    """onnxruntime's own static QDQ quantization of `onnx_path`."""
+    from onnxruntime import quantization as q
+
+    class Reader(q.CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{name: data[i:i + batch]} for i in range(0, len(data), batch)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    prepared = workdir / f"{label}_prepared.onnx"
+    try:
+        q.quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+    except Exception as e:  # noqa: BLE001 -- preprocessing is optional
+        print(f"{label}: quant_pre_process failed ({e}); quantizing the original", flush=True)
+        prepared = onnx_path
+    out = workdir / f"{label}_ort_qdq.onnx"
+    q.quantize_static(str(prepared), str(out), Reader(), quant_format=q.QuantFormat.QDQ,
+                      per_channel=True, activation_type=q.QuantType.QUInt8,
+                      weight_type=q.QuantType.QInt8, calibrate_method=q.CalibrationMethod.MinMax)
+    return out
+
+
 def pocketnn_block(pocketnn, pnn, name, npy, threads, runs):
     cmd = [pocketnn, "bench", str(pnn), "--threads", str(threads), "--iters", str(runs),
            "--warmup", "2", "--input", f"{name}={npy}", "--json"]
@@ -109,6 +165,8 @@ def main():
     ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=sorted(MODELS))
     ap.add_argument("--workdir", default="/tmp/pocketnn-peers")
     ap.add_argument("--markdown", help="also write the table here")
+    ap.add_argument("--int8", action="store_true",
+                    help="compare pocketnn fp32, pocketnn int8 and onnxruntime's own QDQ int8")
     args = ap.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +174,15 @@ def main():
 
     print(f"onnxruntime {ort.__version__}, {per_block} runs x {args.blocks} blocks each, "
           f"alternating", flush=True)
+    if args.int8:
+        rows = int8_table(args, workdir, per_block)
+    else:
+        rows = f32_table(args, workdir, per_block)
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(rows) + "\n")
+
+
+def f32_table(args, workdir, per_block):
     header = "| model | batch | threads | onnxruntime ms | pocketnn ms | ratio |"
     rows = [header, "|---|---:|---:|---:|---:|---:|"]
     print(header)
@@ -135,8 +202,36 @@ def main():
             rows.append(row)
             print(row, flush=True)
             del session
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(rows) + "\n")
+    return rows
+
+
+def int8_table(args, workdir, per_block):
+    header = ("| model | threads | pocketnn fp32 ms | pocketnn int8 ms | int8 / fp32 "
+              "| onnxruntime QDQ int8 ms | pocketnn int8 / onnxruntime int8 |")
+    rows = [header, "|---|---:|---:|---:|---:|---:|---:|"]
+    print(header)
+    for label in args.models:
+        path, batch, dist = MODELS[label]
+        name, x, npy = make_input(label, path, batch, dist, workdir)
+        data, calibration = calibration_data(label, path, x, workdir)
+        pnn = convert(args.pocketnn, path, workdir)
+        pnn_int8 = quantize_pocketnn(args.pocketnn, path, calibration, workdir, label)
+        ort_int8 = quantize_onnxruntime(path, name, data, batch, workdir, label)
+        for threads in args.threads:
+            session = ort_session(ort_int8, threads)
+            ort_block(session, name, x, 3)  # warm-up
+            fp32, int8, ort_times = [], [], []
+            for _ in range(args.blocks):
+                fp32 += pocketnn_block(args.pocketnn, pnn, name, npy, threads, per_block)
+                int8 += pocketnn_block(args.pocketnn, pnn_int8, name, npy, threads, per_block)
+                ort_times += ort_block(session, name, x, per_block)
+            f, i, o = (statistics.median(t) for t in (fp32, int8, ort_times))
+            row = (f"| {label} | {threads} | {f:.3f} | {i:.3f} | {i / f:.2f} | {o:.3f} "
+                   f"| {i / o:.2f} |")
+            rows.append(row)
+            print(row, flush=True)
+            del session
+    return rows
 
 
 if __name__ == "__main__":
