@@ -41,6 +41,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnx.version_converter
 import onnxruntime as ort
 
 SHARED = Path(os.environ.get("POCKETNN_SHARED_MODELS", "/work/shared/models"))
@@ -127,12 +129,19 @@ def quantize_onnxruntime(onnx_path, name, data, batch, workdir, label):
         def get_next(self):
             return next(self.batches, None)
 
+    source = onnx_path
+    model = onnx.load(str(onnx_path))
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if opset < 13:
+        # Per-channel DequantizeLinear (its `axis`) needs opset 13.
+        source = workdir / f"{label}_opset13.onnx"
+        onnx.save(onnx.version_converter.convert_version(model, 13), str(source))
     prepared = workdir / f"{label}_prepared.onnx"
     try:
-        q.quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+        q.quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
     except Exception as e:  # noqa: BLE001 -- preprocessing is optional
         print(f"{label}: quant_pre_process failed ({e}); quantizing the original", flush=True)
-        prepared = onnx_path
+        prepared = source
     out = workdir / f"{label}_ort_qdq.onnx"
     q.quantize_static(str(prepared), str(out), Reader(), quant_format=q.QuantFormat.QDQ,
                       per_channel=True, activation_type=q.QuantType.QUInt8,

@@ -13,6 +13,9 @@ use crate::nn::window::{Axis, WindowAttrs};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape, optional, required};
 use pocketnn_format::{DType, OpCode};
+use pocketnn_tensor::kernels::depthwise::{
+    DepthwiseGeometry, DepthwiseU8I8, MAX_TAPS, depthwise_u8i8,
+};
 use pocketnn_tensor::kernels::qgemm::{
     PackedI8B, QGemmKernel, QOutput, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
@@ -56,6 +59,34 @@ impl Plan {
                 .iter()
                 .all(|a| a.input == 1 && a.kernel == 1 && a.output == 1 && a.pad_begin == 0)
     }
+    /// The geometry of the dedicated int8 depthwise kernel, when this is a
+    /// 2-D depthwise convolution it runs: one input and one output channel
+    /// per group, a square filter, equal strides, no dilation, padding not
+    /// negative.
+    fn depthwise_geometry(&self) -> Option<DepthwiseGeometry> {
+        let [h, w] = self.axes;
+        let depthwise = self.group == self.in_channels && self.group == self.out_channels;
+        let square = h.kernel == w.kernel && h.stride == w.stride;
+        let plain = h.dilation == 1 && w.dilation == 1 && h.pad_begin >= 0 && w.pad_begin >= 0;
+        (depthwise && square && plain && h.kernel * w.kernel <= MAX_TAPS).then(|| {
+            DepthwiseGeometry::new(
+                h.kernel,
+                h.stride,
+                (h.input, w.input),
+                (h.output, w.output),
+                (h.pad_begin as usize, w.pad_begin as usize),
+            )
+        })
+    }
+
+    /// A 1×1 window with stride 1 and no padding: every output position is
+    /// an input pixel.
+    fn is_pointwise(&self) -> bool {
+        self.axes
+            .iter()
+            .all(|a| a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.output == a.input)
+    }
+
     /// Depth of the product: input channels per group times kernel taps.
     fn depth(&self) -> usize {
         self.in_per_group() * self.axes[0].kernel * self.axes[1].kernel
@@ -143,43 +174,70 @@ fn im2col(
     let [h, w] = plan.axes;
     let channels = plan.in_per_group();
     let plane = h.input * w.input;
+    let depth = plan.depth();
     out.clear();
-    out.reserve(count * plan.depth());
+    out.resize(count * depth, pad);
+    let images = &x[(n * plan.in_channels + g * channels) * plane..][..channels * plane];
+    if plan.is_pointwise() {
+        // Positions are the input's pixels: a transpose of channels ×
+        // positions.
+        for (c, image) in images.chunks_exact(plane).enumerate() {
+            for (p, &v) in image[first..first + count].iter().enumerate() {
+                out[p * depth + c] = v;
+            }
+        }
+        return;
+    }
     // First input index of a window, when every tap of it is inside.
     let inside_from = |o: usize, a: &Axis| {
         let start = (o * a.stride) as i64 - a.pad_begin;
         let last = start + ((a.kernel - 1) * a.dilation) as i64;
         (start >= 0 && last < a.input as i64).then_some(start as usize)
     };
-    for position in first..first + count {
+    for (position, row) in (first..first + count).zip(out.chunks_exact_mut(depth.max(1))) {
         let (oy, ox) = (position / w.output, position % w.output);
+        let taps = row.chunks_exact_mut(w.kernel.max(1));
         if let (Some(iy0), Some(ix0), 1) = (inside_from(oy, &h), inside_from(ox, &w), w.dilation) {
             // No padding in this window: copy each kernel row's taps.
-            for c in 0..channels {
-                let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
+            let mut taps = taps;
+            for image in images.chunks_exact(plane) {
                 for ky in 0..h.kernel {
-                    let row = (iy0 + ky * h.dilation) * w.input + ix0;
-                    out.extend_from_slice(&image[row..][..w.kernel]);
+                    let start = (iy0 + ky * h.dilation) * w.input + ix0;
+                    if let Some(dst) = taps.next() {
+                        copy_taps(dst, &image[start..][..w.kernel]);
+                    }
                 }
             }
             continue;
         }
-        for c in 0..channels {
-            let image = &x[(n * plan.in_channels + g * channels + c) * plane..][..plane];
-            for ky in 0..h.kernel {
-                let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
-                for kx in 0..w.kernel {
-                    let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
-                    let inside =
-                        (0..h.input as i64).contains(&iy) && (0..w.input as i64).contains(&ix);
-                    out.push(if inside {
-                        image[iy as usize * w.input + ix as usize]
-                    } else {
-                        pad
-                    });
+        let rows = images
+            .chunks_exact(plane)
+            .flat_map(|image| (0..h.kernel).map(move |ky| (image, ky)));
+        for ((image, ky), dst) in rows.zip(taps) {
+            let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
+            if !(0..h.input as i64).contains(&iy) {
+                continue;
+            }
+            for (kx, d) in dst.iter_mut().enumerate() {
+                let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
+                if (0..w.input as i64).contains(&ix) {
+                    *d = image[iy as usize * w.input + ix as usize];
                 }
             }
         }
+    }
+}
+
+/// Copies one kernel row's taps: fixed-size copies for the common widths
+/// (a call to `memcpy` for three bytes costs more than the copy).
+#[inline]
+fn copy_taps(dst: &mut [u8], src: &[u8]) {
+    match (dst.len(), src.len()) {
+        (1, 1) => dst[0] = src[0],
+        (3, 3) => dst[..3].copy_from_slice(&src[..3]),
+        (5, 5) => dst[..5].copy_from_slice(&src[..5]),
+        (7, 7) => dst[..7].copy_from_slice(&src[..7]),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -441,14 +499,46 @@ impl Operator for QLinearConv {
         let w_zero = zero_points(optional(inputs, 5), Some(channels), 5)?;
         let signed_output = out.dtype() == DType::I8;
         let m_g = plan.out_per_group();
+        let depthwise = plan.depthwise_geometry().filter(|_| w.dtype() == DType::I8);
+        // The depthwise kernel takes one requantization for all channels.
+        let groups = if depthwise.is_some() { 1 } else { plan.group };
         // The output dtype, channels and groups also shape the requantizers.
-        let extra = ((channels as u64) << 16) | ((plan.group as u64) << 8) | out.dtype() as u64;
+        let extra = ((channels as u64) << 16) | ((groups as u64) << 8) | out.dtype() as u64;
         let key = DerivedKey::of(inputs, &[1, 4, 6, 7, 8], extra);
-        let requantizers = self
-            .requantizers
-            .get_or_pack(key, || requantizers(inputs, &plan, out.dtype()))?;
+        let requantizers = self.requantizers.get_or_pack(key, || {
+            requantizers(
+                inputs,
+                &Plan {
+                    group: groups,
+                    ..plan
+                },
+                out.dtype(),
+            )
+        })?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
         let w = WeightsI8::new(w, &w_zero)?;
+        if let Some(geometry) = depthwise {
+            let y = out.bytes_mut();
+            let weights = w.values_i8()?;
+            let (image_in, image_out) = (x.len() / plan.batch.max(1), y.len() / plan.batch.max(1));
+            for (x, y) in x
+                .chunks_exact(image_in.max(1))
+                .zip(y.chunks_exact_mut(image_out.max(1)))
+            {
+                let operands = DepthwiseU8I8 {
+                    input: x,
+                    input_zero: x_zero[0],
+                    weights,
+                    weight_zeros: &w.zeros,
+                    requantize: &requantizers[0],
+                };
+                depthwise_u8i8(ctx.isa, &geometry, operands, y)?;
+            }
+            if signed_output {
+                y.iter_mut().for_each(|v| *v ^= 0x80);
+            }
+            return Ok(());
+        }
         let kernel = QGemmKernel::best_for(ctx.isa);
         let y = out.bytes_mut();
         let group = plan.group;

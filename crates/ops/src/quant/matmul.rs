@@ -126,6 +126,11 @@ impl<'w> WeightsI8<'w> {
         Ok(WeightsI8 { view: b, zeros })
     }
 
+    /// The values as they lie in memory, when they are i8 (not u8).
+    pub(super) fn values_i8(&self) -> OpResult<&'w [i8]> {
+        Ok(self.view.as_slice::<i8>()?)
+    }
+
     /// The values `offset .. offset + k·n` as a `k × n` matrix with
     /// `strides` (row, column), packed for `kernel`; `part` names the slice
     /// in `cache`.

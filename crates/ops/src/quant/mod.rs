@@ -25,6 +25,8 @@ mod matmul;
 pub(crate) mod pack_cache;
 
 #[cfg(test)]
+mod depthwise_tests;
+#[cfg(test)]
 mod dynamic_tests;
 #[cfg(test)]
 mod tests;

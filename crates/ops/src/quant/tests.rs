@@ -7,18 +7,22 @@ use crate::{OpError, OpResult, build_operator, eval};
 use pocketnn_format::{AttrValue, Attribute, DType, OpCode};
 use pocketnn_tensor::{Element, Isa, Tensor};
 
-fn int(name: &str, v: i64) -> Attribute {
+pub(super) fn int(name: &str, v: i64) -> Attribute {
     Attribute {
         name: name.to_string(),
         value: AttrValue::Int(v),
     }
 }
 
-fn t<T: Element>(shape: &[usize], data: &[T]) -> Tensor {
+pub(super) fn t<T: Element>(shape: &[usize], data: &[T]) -> Tensor {
     Tensor::from_slice(shape, data).expect("test tensor")
 }
 
-fn run(code: OpCode, attrs: &[Attribute], inputs: &[Option<&Tensor>]) -> OpResult<Vec<Tensor>> {
+pub(super) fn run(
+    code: OpCode,
+    attrs: &[Attribute],
+    inputs: &[Option<&Tensor>],
+) -> OpResult<Vec<Tensor>> {
     let op = build_operator(code, attrs)?;
     let views: Vec<_> = inputs.iter().map(|t| t.map(Tensor::view)).collect();
     let mut outputs: Vec<Tensor> = Vec::new();

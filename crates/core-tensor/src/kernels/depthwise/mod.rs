@@ -1,6 +1,6 @@
 //! f32 depthwise 2-D convolution, NCHW, one filter per channel: dedicated
 //! kernels for 3×3 and 5×5 filters with stride 1 or 2, any padding, a bias
-//! and an [`Activation`] epilogue.
+//! and an [`Activation`] epilogue. The int8 form is [`depthwise_u8i8`].
 //!
 //! Kernel names: `f32-dwconv<k>x<k>-s<stride>-<isa>` (`f32-dwconv3x3-s1-avx512`,
 //! see [`kernel_name`]); the reference is `f32-dwconv-scalar`
@@ -37,6 +37,11 @@ use crate::kernels::simd::{Simd, SimdKernel, run_on, store_partial};
 
 #[cfg(test)]
 mod tests;
+mod u8;
+#[cfg(test)]
+mod u8_tests;
+
+pub use u8::{DepthwiseU8I8, MAX_TAPS, depthwise_u8i8, depthwise_u8i8_reference, kernel_name_u8i8};
 
 /// The name of the kernel for a `kernel × kernel` filter with `stride` on
 /// tier `isa`: `f32-dwconv3x3-s2-avx2`.
@@ -95,8 +100,21 @@ impl DepthwiseGeometry {
     }
 }
 
-/// Checks `len(data) == planes · plane_len`, with checked arithmetic.
+/// Checks `len(data) == planes · plane_len` for 4-byte elements, with
+/// checked arithmetic.
 fn check_len(
+    planes: usize,
+    plane_len: Option<usize>,
+    data: usize,
+    kernel: &'static str,
+) -> Result<(), TensorError> {
+    check_len_of(4, planes, plane_len, data, kernel)
+}
+
+/// Checks `len(data) == planes · plane_len` for elements of `bytes` bytes
+/// (the error counts bytes), with checked arithmetic.
+fn check_len_of(
+    bytes: usize,
     planes: usize,
     plane_len: Option<usize>,
     data: usize,
@@ -110,8 +128,8 @@ fn check_len(
     )?;
     if expected != data {
         return Err(TensorError::LengthMismatch {
-            expected: expected.saturating_mul(4),
-            actual: data.saturating_mul(4),
+            expected: expected.saturating_mul(bytes),
+            actual: data.saturating_mul(bytes),
         });
     }
     Ok(())

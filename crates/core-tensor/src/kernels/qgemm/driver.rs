@@ -114,6 +114,35 @@ impl QOutput<'_> {
         }
     }
 
+    /// Writes a tile of corrected sums, rows `row0..` and columns
+    /// `col0..col0 + cols`: row `r` of `sums` starts at `r · stride`. One
+    /// SIMD dispatch per tile for the requantization, not one per row.
+    #[inline]
+    fn store_tile(
+        &mut self,
+        isa: Isa,
+        row0: usize,
+        col0: usize,
+        (sums, stride): (&[i32], usize),
+        cols: usize,
+    ) {
+        match self {
+            QOutput::U8 {
+                c,
+                row_stride,
+                requantize,
+            } => {
+                let out = &mut c[row0 * *row_stride + col0..];
+                requantize.apply_tile_on(isa, (sums, stride), col0, cols, (out, *row_stride));
+            }
+            _ => {
+                for (r, row) in sums.chunks(stride).enumerate() {
+                    self.store_row(isa, row0 + r, col0, &row[..cols]);
+                }
+            }
+        }
+    }
+
     /// Writes the corrected sums of row `i` from column `col0` on; the
     /// epilogue arithmetic is compiled for `isa` (the kernel's tier).
     #[inline]
@@ -323,8 +352,9 @@ fn run_with<K: QMicroKernel>(
                             *sum = sum.wrapping_sub(zb.wrapping_mul(row_sum));
                         }
                     }
-                    out.store_row(K::INFO.isa, i, col0, sums);
                 }
+                let sums = &tile[..tile_rows * info.nr];
+                out.store_tile(K::INFO.isa, row0, col0, (sums, info.nr), cols);
             }
         }
     }

@@ -208,6 +208,35 @@ impl Requantize {
         let _ = run_on(isa, run);
     }
 
+    /// [`Self::apply_row`] for every row of a tile, in one dispatch to
+    /// tier `isa`: row `r` has `cols` sums at `sums[r · stride..]` and is
+    /// written to `out[r · out_stride..]`.
+    pub(crate) fn apply_tile_on(
+        &self,
+        isa: Isa,
+        (sums, stride): (&[i32], usize),
+        col0: usize,
+        cols: usize,
+        (out, out_stride): (&mut [u8], usize),
+    ) {
+        let run = RequantizeTile {
+            requantize: self,
+            sums,
+            stride,
+            col0,
+            cols,
+            out,
+            out_stride,
+        };
+        if isa.is_available() {
+            // Cannot fail: the tier is available.
+            let _ = run_on(isa, run);
+        } else {
+            // Not reached from the GEMM (it checked its kernel's tier).
+            run.run(crate::kernels::simd::scalar::Scalar);
+        }
+    }
+
     /// Column `j`'s multiplier, bias (0 when there is none), output zero
     /// point and clamp range.
     pub(crate) fn channel(&self, j: usize) -> (QuantMultiplier, i32, u8, (u8, u8)) {
@@ -243,6 +272,34 @@ impl SimdKernel for RequantizeRow<'_> {
     #[inline(always)]
     fn run<S: Simd>(self, _s: S) {
         self.requantize.apply_row(self.sums, self.col0, self.out);
+    }
+}
+
+/// [`Requantize::apply_tile_on`] as a kernel of the SIMD dispatcher.
+struct RequantizeTile<'a> {
+    requantize: &'a Requantize,
+    sums: &'a [i32],
+    stride: usize,
+    col0: usize,
+    cols: usize,
+    out: &'a mut [u8],
+    out_stride: usize,
+}
+
+impl SimdKernel for RequantizeTile<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _s: S) {
+        let rows = self.sums.chunks(self.stride.max(1));
+        for (r, sums) in rows.enumerate() {
+            let Some(out) = self.out.get_mut(r * self.out_stride..) else {
+                return;
+            };
+            let n = self.cols.min(sums.len()).min(out.len());
+            self.requantize
+                .apply_row(&sums[..n], self.col0, &mut out[..n]);
+        }
     }
 }
 

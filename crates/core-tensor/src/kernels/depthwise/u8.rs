@@ -1,0 +1,308 @@
+//! int8 depthwise 2-D convolution, NCHW, one filter per channel: u8
+//! activations, i8 weights, exact i32 sums requantized to u8 per channel
+//! (the `QLinearConv` of a depthwise layer).
+//!
+//! Kernel name: `u8i8-dwconv-<isa>` (`u8i8-dwconv-avx512`); the reference
+//! is `u8i8-dwconv-scalar` ([`depthwise_u8i8_reference`]).
+//!
+//! A depthwise layer has one input channel per output: as a GEMM (what the
+//! general int8 convolution does) every product is one output row deep and
+//! nine taps long, all packing and no arithmetic. Here each channel's input
+//! is first copied once as `x - x_zero` in i16, zero-padded and split into
+//! `stride²` phases (even and odd rows and columns for stride 2), so that
+//! each filter tap is one contiguous pass over the whole output plane —
+//! computed `kernel - 1` columns too wide, the extra columns dropped —
+//! `sum += x' · (w - w_zero)` in i32, with no edge cases and long vectors
+//! even for 7×7 planes. The sums are then requantized to u8. The loops are plain
+//! Rust compiled once per tier ([`run_on`]), which vectorises them.
+
+use super::{DepthwiseGeometry, check_len_of};
+use crate::error::TensorError;
+use crate::isa::Isa;
+use crate::kernels::qgemm::Requantize;
+use crate::kernels::qgemm::epilogue::requantize_one;
+use crate::kernels::simd::{Simd, SimdKernel, run_on};
+
+const NAME: &str = "u8i8-dwconv";
+
+/// The most taps whose sum is exact in i32: each product of `x - x_zero`
+/// and `w - w_zero` is at most 255 · 255 in magnitude.
+pub const MAX_TAPS: usize = (i32::MAX / (255 * 255)) as usize;
+
+/// The name of the int8 depthwise kernel on tier `isa`: `u8i8-dwconv-avx2`.
+pub fn kernel_name_u8i8(isa: Isa) -> String {
+    format!("{NAME}-{isa}")
+}
+
+/// The quantized operands of one int8 depthwise call.
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseU8I8<'a> {
+    /// The channels' input planes one after the other.
+    pub input: &'a [u8],
+    /// The input's zero point.
+    pub input_zero: u8,
+    /// One `kernel × kernel` filter per channel.
+    pub weights: &'a [i8],
+    /// The weights' zero points: one for all channels or one per channel.
+    pub weight_zeros: &'a [i8],
+    /// Per channel (its columns are the channels): multiplier, i32 bias,
+    /// output zero point and clamp range.
+    pub requantize: &'a Requantize,
+}
+
+impl DepthwiseU8I8<'_> {
+    /// The channel count, after checking every length against `geometry`
+    /// and `output`.
+    fn check(&self, geometry: &DepthwiseGeometry, output: &[u8]) -> Result<usize, TensorError> {
+        let taps = geometry.kernel.checked_mul(geometry.kernel).ok_or(
+            TensorError::InvalidKernelArguments {
+                kernel: NAME,
+                reason: "the filter size overflows",
+            },
+        )?;
+        if taps == 0 || geometry.stride == 0 {
+            return Err(TensorError::InvalidKernelArguments {
+                kernel: NAME,
+                reason: "the filter size and the stride must be positive",
+            });
+        }
+        if taps > MAX_TAPS {
+            return Err(TensorError::InvalidKernelArguments {
+                kernel: NAME,
+                reason: "the filter has too many taps for exact i32 sums",
+            });
+        }
+        let planes = self.weights.len() / taps;
+        check_len_of(1, planes, Some(taps), self.weights.len(), NAME)?;
+        check_len_of(1, planes, geometry.input_len(), self.input.len(), NAME)?;
+        check_len_of(1, planes, geometry.output_len(), output.len(), NAME)?;
+        if self.weight_zeros.len() != 1 && self.weight_zeros.len() != planes {
+            return Err(TensorError::InvalidQuantization {
+                reason: format!(
+                    "{} weight zero points for {planes} channels",
+                    self.weight_zeros.len()
+                ),
+            });
+        }
+        self.requantize.check(planes)?;
+        Ok(planes)
+    }
+
+    fn weight_zero(&self, channel: usize) -> i32 {
+        i32::from(match self.weight_zeros {
+            [zero] => *zero,
+            zeros => zeros[channel],
+        })
+    }
+}
+
+/// Depthwise convolution of every channel of `operands` into `output`
+/// (`geometry.output` values per channel), requantized to u8.
+///
+/// Fails when the lengths do not match the geometry and channel count, the
+/// zero points or requantization do not have one entry (or one per
+/// channel), or this CPU lacks the tier. Any square filter and stride work.
+pub fn depthwise_u8i8(
+    isa: Isa,
+    geometry: &DepthwiseGeometry,
+    operands: DepthwiseU8I8<'_>,
+    output: &mut [u8],
+) -> Result<(), TensorError> {
+    let planes = operands.check(geometry, output)?;
+    if planes == 0 || output.is_empty() {
+        return Ok(());
+    }
+    run_on(
+        isa,
+        RowKernel {
+            geometry,
+            operands,
+            output,
+        },
+    )
+}
+
+/// [`depthwise_u8i8`] as a kernel of the SIMD dispatcher.
+struct RowKernel<'a> {
+    geometry: &'a DepthwiseGeometry,
+    operands: DepthwiseU8I8<'a>,
+    output: &'a mut [u8],
+}
+
+impl SimdKernel for RowKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _s: S) {
+        let g = self.geometry;
+        let k = g.kernel;
+        let ((ih, iw), (oh, ow)) = (g.input, g.output);
+        let mut phases = Phases::new(g);
+        let width = phases.width;
+        // Sums over the "wide" output: `width` columns per row, of which
+        // the first `ow` are outputs.
+        let mut sums = vec![0i32; phases.span()];
+        let planes = self.operands.input.chunks_exact(ih * iw);
+        let filters = self.operands.weights.chunks_exact(k * k);
+        let outputs = self.output.chunks_exact_mut(oh * ow);
+        for (c, ((plane, filter), out)) in planes.zip(filters).zip(outputs).enumerate() {
+            phases.fill(plane, self.operands.input_zero);
+            let w_zero = self.operands.weight_zero(c);
+            sums.fill(0);
+            for ky in 0..k {
+                for kx in 0..k {
+                    let w = i32::from(filter[ky * k + kx]) - w_zero;
+                    for (s, &x) in sums.iter_mut().zip(phases.tap(ky, kx)) {
+                        *s += i32::from(x) * w;
+                    }
+                }
+            }
+            let (multiplier, bias, zero, (min, max)) = self.operands.requantize.channel(c);
+            let (zero, range) = (i64::from(zero), (i64::from(min), i64::from(max)));
+            for (out_row, sums) in out.chunks_exact_mut(ow).zip(sums.chunks(width)) {
+                for (o, &sum) in out_row.iter_mut().zip(sums) {
+                    let biased = (i64::from(sum) + i64::from(bias))
+                        .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+                    *o = requantize_one(biased, multiplier, zero, range);
+                }
+            }
+        }
+    }
+}
+
+/// One channel's input as the inner loop reads it: `x - x_zero` in i16,
+/// zero-padded, and split into `stride × stride` phases (rows and columns
+/// `p, p + stride, …`), each `height × width`. Output `(oy, ox)` reads tap
+/// `(ky, kx)` at phase `(ky % s, kx % s)`, position
+/// `(oy + ky / s, ox + kx / s)`: for all outputs at once that is one
+/// contiguous run ([`Phases::tap`]) over rows `width` wide.
+struct Phases<'g> {
+    geometry: &'g DepthwiseGeometry,
+    /// Rows of one phase: `oh + (kernel - 1) / stride`.
+    height: usize,
+    /// Columns of one phase: `ow + (kernel - 1) / stride`.
+    width: usize,
+    /// `stride²` phases of `height × width` values.
+    values: Vec<i16>,
+}
+
+impl<'g> Phases<'g> {
+    fn new(geometry: &'g DepthwiseGeometry) -> Phases<'g> {
+        let (k, s) = (geometry.kernel, geometry.stride);
+        let (oh, ow) = geometry.output;
+        let (height, width) = (oh + (k - 1) / s, ow + (k - 1) / s);
+        Phases {
+            geometry,
+            height,
+            width,
+            values: vec![0; s * s * height * width],
+        }
+    }
+
+    /// Values one tap reads for every output: `(oh - 1) · width + ow`.
+    fn span(&self) -> usize {
+        let (oh, ow) = self.geometry.output;
+        (oh.max(1) - 1) * self.width + ow
+    }
+
+    /// Loads one channel's input `plane`.
+    fn fill(&mut self, plane: &[u8], zero: u8) {
+        let g = self.geometry;
+        let ((ih, iw), s) = (g.input, g.stride);
+        let zero = i16::from(zero);
+        let (height, width) = (self.height, self.width);
+        let phases = self.values.chunks_exact_mut(height * width);
+        for (phase, values) in phases.enumerate() {
+            let (pr, pc) = (phase / s, phase % s);
+            let (first, end) = inside_columns(pc, g.pad.1, s, iw, width);
+            for (i, out) in values.chunks_exact_mut(width).enumerate() {
+                let Some(row) = (i * s + pr).checked_sub(g.pad.0).filter(|&y| y < ih) else {
+                    out.fill(0);
+                    continue;
+                };
+                let row = &plane[row * iw..][..iw];
+                out[..first].fill(0);
+                out[end..].fill(0);
+                if first < end {
+                    let start = first * s + pc - g.pad.1;
+                    let out = &mut out[first..end];
+                    if s == 1 {
+                        for (o, &x) in out.iter_mut().zip(&row[start..]) {
+                            *o = i16::from(x) - zero;
+                        }
+                    } else {
+                        for (o, &x) in out.iter_mut().zip(row[start..].iter().step_by(s)) {
+                            *o = i16::from(x) - zero;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The values tap `(ky, kx)` reads, output `(oy, ox)` at
+    /// `oy · width + ox`.
+    #[inline(always)]
+    fn tap(&self, ky: usize, kx: usize) -> &[i16] {
+        let s = self.geometry.stride;
+        let phase = (ky % s) * s + kx % s;
+        let start = phase * self.height * self.width + (ky / s) * self.width + kx / s;
+        &self.values[start..][..self.span()]
+    }
+}
+
+/// The output columns `first..end` whose tap `kx` reads inside a row of
+/// `width` inputs: `0 <= ox·stride + kx - pad < width`.
+fn inside_columns(
+    kx: usize,
+    pad: usize,
+    stride: usize,
+    width: usize,
+    outputs: usize,
+) -> (usize, usize) {
+    let first = pad.saturating_sub(kx).div_ceil(stride);
+    // Largest ox with ox·stride + kx <= width - 1 + pad.
+    let end = match (width + pad).checked_sub(kx + 1) {
+        Some(limit) => (limit / stride + 1).min(outputs),
+        None => 0,
+    };
+    (first.min(end), end)
+}
+
+/// `u8i8-dwconv-scalar`: the reference, a plain loop over every output and
+/// tap with bounds checks, in i64, then [`Requantize`]'s reference form.
+/// Same arguments and errors as [`depthwise_u8i8`].
+pub fn depthwise_u8i8_reference(
+    geometry: &DepthwiseGeometry,
+    operands: DepthwiseU8I8<'_>,
+    output: &mut [u8],
+) -> Result<(), TensorError> {
+    let planes = operands.check(geometry, output)?;
+    let (k, stride) = (geometry.kernel, geometry.stride);
+    let ((ih, iw), (oh, ow)) = (geometry.input, geometry.output);
+    let (pad_top, pad_left) = (geometry.pad.0 as i64, geometry.pad.1 as i64);
+    for c in 0..planes {
+        let w_zero = i64::from(operands.weight_zero(c));
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut sum = 0i64;
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let iy = (oy * stride + ky) as i64 - pad_top;
+                        let ix = (ox * stride + kx) as i64 - pad_left;
+                        if iy < 0 || ix < 0 || iy >= ih as i64 || ix >= iw as i64 {
+                            continue;
+                        }
+                        let x = operands.input[(c * ih + iy as usize) * iw + ix as usize];
+                        let w = operands.weights[c * k * k + ky * k + kx];
+                        sum += (i64::from(x) - i64::from(operands.input_zero))
+                            * (i64::from(w) - w_zero);
+                    }
+                }
+                let sum = sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                output[(c * oh + oy) * ow + ox] = operands.requantize.apply(sum, c);
+            }
+        }
+    }
+    Ok(())
+}
