@@ -95,6 +95,10 @@ fn check_len<T>(values: &[T], count: usize, what: &str) -> Result<(), TensorErro
 #[derive(Clone, Debug, PartialEq)]
 pub struct Requantize {
     multipliers: Vec<QuantMultiplier>,
+    /// The multipliers' mantissas and shifts as separate arrays, which the
+    /// per-column loop loads as whole vectors.
+    mantissas: Vec<i64>,
+    shifts: Vec<i64>,
     bias: Vec<i32>,
     out_zero: u8,
     min: u8,
@@ -120,6 +124,8 @@ impl Requantize {
             });
         }
         Ok(Requantize {
+            mantissas: multipliers.iter().map(|m| m.mantissa).collect(),
+            shifts: multipliers.iter().map(|m| i64::from(m.shift)).collect(),
             multipliers,
             bias,
             out_zero,
@@ -164,25 +170,30 @@ impl Requantize {
                     *o = requantize_one(biased, *m, zero, (min, max));
                 }
             }
-            (all, bias) => {
-                let Some(multipliers) = all.get(columns) else {
+            (_, bias) => {
+                let (Some(mantissas), Some(shifts)) = (
+                    self.mantissas.get(columns.clone()),
+                    self.shifts.get(columns),
+                ) else {
                     // Not reached: `check` ran. Keep the slow path correct.
                     for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
                         *o = self.apply(acc, col0 + c);
                     }
                     return;
                 };
+                let multipliers = mantissas.iter().zip(shifts);
                 match bias {
                     None => {
-                        for ((o, &acc), m) in out[..n].iter_mut().zip(sums).zip(multipliers) {
-                            *o = requantize_one(i64::from(acc), *m, zero, (min, max));
+                        for ((o, &acc), (&m, &s)) in out[..n].iter_mut().zip(sums).zip(multipliers)
+                        {
+                            *o = requantize_parts(i64::from(acc), (m, s), zero, (min, max));
                         }
                     }
                     Some(bias) => {
                         let terms = sums.iter().zip(bias).zip(multipliers);
-                        for (o, ((&acc, &b), m)) in out[..n].iter_mut().zip(terms) {
+                        for (o, ((&acc, &b), (&m, &s))) in out[..n].iter_mut().zip(terms) {
                             let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
-                            *o = requantize_one(biased, *m, zero, (min, max));
+                            *o = requantize_parts(biased, (m, s), zero, (min, max));
                         }
                     }
                 }
@@ -309,11 +320,22 @@ const I32_MAX: i64 = i32::MAX as i64;
 /// `clamp(zero + round(x · m), min, max)` for `x` in i32 range: the
 /// branch-free form of [`Requantize::apply`].
 #[inline(always)]
-pub(crate) fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, (min, max): (i64, i64)) -> u8 {
-    // |x| < 2^31 and mantissa < 2^31: the product fits in i64.
-    let product = x * m.mantissa;
-    let half_minus_one = (1i64 << (m.shift - 1)) - 1;
-    let rounded = (product + half_minus_one + ((product >> m.shift) & 1)) >> m.shift;
+pub(crate) fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, range: (i64, i64)) -> u8 {
+    requantize_parts(x, (m.mantissa, i64::from(m.shift)), zero, range)
+}
+
+/// [`requantize_one`] with the multiplier as `(mantissa, shift)`.
+#[inline(always)]
+fn requantize_parts(
+    x: i64,
+    (mantissa, shift): (i64, i64),
+    zero: i64,
+    (min, max): (i64, i64),
+) -> u8 {
+    // |x| < 2^31 and mantissa < 2^31: the product fits in i64; 1 <= shift <= 62.
+    let product = x * mantissa;
+    let half_minus_one = (1i64 << (shift - 1)) - 1;
+    let rounded = (product + half_minus_one + ((product >> shift) & 1)) >> shift;
     (rounded + zero).clamp(min, max) as u8
 }
 
