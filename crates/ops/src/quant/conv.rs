@@ -303,10 +303,12 @@ fn convolve<T: Copy + Default>(
                     zeros,
                     rows,
                 )?;
-                // rows is count × m_g; the output wants m_g × positions.
-                for (p, row) in rows.chunks_exact(m_g.max(1)).enumerate() {
-                    for (j, &v) in row.iter().enumerate() {
-                        out[j * positions + first + p] = v;
+                // rows is count × m_g; the output wants m_g × positions:
+                // each output channel's run written in order.
+                for (j, channel) in out.chunks_exact_mut(positions.max(1)).enumerate() {
+                    let column = rows[j..].iter().step_by(m_g.max(1));
+                    for (o, &v) in channel[first..first + count].iter_mut().zip(column) {
+                        *o = v;
                     }
                 }
             }
