@@ -68,7 +68,13 @@ impl Plan {
         let depthwise = self.group == self.in_channels && self.group == self.out_channels;
         let square = h.kernel == w.kernel && h.stride == w.stride;
         let plain = h.dilation == 1 && w.dilation == 1 && h.pad_begin >= 0 && w.pad_begin >= 0;
-        (depthwise && square && plain && h.kernel * w.kernel <= MAX_TAPS).then(|| {
+        (depthwise
+            && square
+            && plain
+            && h.kernel
+                .checked_mul(w.kernel)
+                .is_some_and(|t| t <= MAX_TAPS))
+        .then(|| {
             DepthwiseGeometry::new(
                 h.kernel,
                 h.stride,
