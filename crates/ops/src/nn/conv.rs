@@ -354,7 +354,7 @@ fn im2col_parallel(
     let per_channel = geo.kernel_size() * count;
     // Small tiles are not worth a fork.
     if threads <= 1 || channels < 2 || cols.len() < (1 << 15) {
-        im2col(geo, x_g, channels, first, count, cols);
+        im2col(geo, x_g, (channels, 0.0), first, count, cols);
         return Ok(());
     }
     let chunk = channels.div_ceil(threads);
@@ -362,7 +362,14 @@ fn im2col_parallel(
     crate::parallel::for_each_chunk_mut(cols, chunk * per_channel, &|i, part| {
         let c0 = i * chunk;
         let n = part.len() / per_channel.max(1);
-        im2col(geo, &x_g[c0 * s_in..][..n * s_in], n, first, count, part);
+        im2col(
+            geo,
+            &x_g[c0 * s_in..][..n * s_in],
+            (n, 0.0),
+            first,
+            count,
+            part,
+        );
         Ok(())
     })
 }

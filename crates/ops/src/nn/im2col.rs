@@ -144,15 +144,17 @@ fn for_each_run(
 }
 
 /// Fills `columns` (`channels * kernel_size` rows of `count` columns) with
-/// the input patches of output positions `first..first + count`.
-/// `input` holds `channels` planes of the geometry's input size.
-pub(crate) fn im2col(
+/// the input patches of output positions `first..first + count`, and `pad`
+/// where a tap falls outside the input (0 for floats, the zero point for
+/// quantized values). `input` holds `channels` planes of the geometry's
+/// input size.
+pub(crate) fn im2col<T: Copy>(
     geo: &Geometry,
-    input: &[f32],
-    channels: usize,
+    input: &[T],
+    (channels, pad): (usize, T),
     first: usize,
     count: usize,
-    columns: &mut [f32],
+    columns: &mut [T],
 ) {
     let Some(last) = geo.axes().last().copied() else {
         return;
@@ -161,13 +163,13 @@ pub(crate) fn im2col(
         let start = run.row * count + run.column;
         let dst = &mut columns[start..start + run.len];
         let Some(line) = run.line else {
-            dst.fill(0.0);
+            dst.fill(pad);
             return;
         };
         let src = &input[line..line + last.input];
         let (lo, hi) = valid_range(run.first, run.len, last.stride, run.offset, last.input);
-        dst[..lo].fill(0.0);
-        dst[hi..].fill(0.0);
+        dst[..lo].fill(pad);
+        dst[hi..].fill(pad);
         if hi > lo {
             let begin = scaled(run.first + lo, last.stride) + run.offset;
             let begin = begin as usize;

@@ -18,7 +18,7 @@ mod depthwise;
 mod depthwise_simd;
 mod gemm;
 mod global_pool;
-mod im2col;
+pub(crate) mod im2col;
 mod layer_norm;
 mod low_rank;
 mod lrn;

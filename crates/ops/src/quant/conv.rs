@@ -1,7 +1,9 @@
 //! `ConvInteger` (i32 result) and `QLinearConv` (requantized result): 1-D
 //! and 2-D convolutions of u8/i8 tensors, as im2col (padding with the input
 //! zero point, so padded taps add nothing) times the weights on the `qgemm`
-//! kernels, one group at a time.
+//! kernels, one group at a time. The columns are built channel-major (the
+//! f32 convolution's im2col) and a 1×1 convolution reads its input planes
+//! in place: the GEMM packs both column-major operands directly.
 
 use super::matmul::{WeightsI8, activations_u8};
 use super::pack_cache::{ConstCache, DerivedKey, PackCache};
@@ -9,7 +11,8 @@ use super::{output_quantization, per, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
 use crate::error::{OpError, OpResult};
-use crate::nn::window::{Axis, WindowAttrs};
+use crate::nn::im2col::im2col;
+use crate::nn::window::{Axis, Geometry, WindowAttrs};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape, optional, required};
 use pocketnn_format::{DType, OpCode};
@@ -166,87 +169,6 @@ impl ConvAttrs {
 /// unit tests, so that they cross tiles).
 const COLUMN_BUDGET: usize = if cfg!(test) { 64 } else { 1 << 20 };
 
-/// The im2col rows of image `n`, group `g`, for output positions
-/// `first..first + count` (row-major over the output plane): one row per
-/// position, `depth` values each, `pad` where a tap falls outside the input.
-fn im2col(
-    plan: &Plan,
-    x: &[u8],
-    (n, g): (usize, usize),
-    pad: u8,
-    (first, count): (usize, usize),
-    out: &mut Vec<u8>,
-) {
-    let [h, w] = plan.axes;
-    let channels = plan.in_per_group();
-    let plane = h.input * w.input;
-    let depth = plan.depth();
-    out.clear();
-    out.resize(count * depth, pad);
-    let images = &x[(n * plan.in_channels + g * channels) * plane..][..channels * plane];
-    if plan.is_pointwise() {
-        // Positions are the input's pixels: a transpose of channels ×
-        // positions.
-        for (c, image) in images.chunks_exact(plane).enumerate() {
-            for (p, &v) in image[first..first + count].iter().enumerate() {
-                out[p * depth + c] = v;
-            }
-        }
-        return;
-    }
-    // First input index of a window, when every tap of it is inside.
-    let inside_from = |o: usize, a: &Axis| {
-        let start = (o * a.stride) as i64 - a.pad_begin;
-        let last = start + ((a.kernel - 1) * a.dilation) as i64;
-        (start >= 0 && last < a.input as i64).then_some(start as usize)
-    };
-    for (position, row) in (first..first + count).zip(out.chunks_exact_mut(depth.max(1))) {
-        let (oy, ox) = (position / w.output, position % w.output);
-        let taps = row.chunks_exact_mut(w.kernel.max(1));
-        if let (Some(iy0), Some(ix0), 1) = (inside_from(oy, &h), inside_from(ox, &w), w.dilation) {
-            // No padding in this window: copy each kernel row's taps.
-            let mut taps = taps;
-            for image in images.chunks_exact(plane) {
-                for ky in 0..h.kernel {
-                    let start = (iy0 + ky * h.dilation) * w.input + ix0;
-                    if let Some(dst) = taps.next() {
-                        copy_taps(dst, &image[start..][..w.kernel]);
-                    }
-                }
-            }
-            continue;
-        }
-        let rows = images
-            .chunks_exact(plane)
-            .flat_map(|image| (0..h.kernel).map(move |ky| (image, ky)));
-        for ((image, ky), dst) in rows.zip(taps) {
-            let iy = (oy * h.stride + ky * h.dilation) as i64 - h.pad_begin;
-            if !(0..h.input as i64).contains(&iy) {
-                continue;
-            }
-            for (kx, d) in dst.iter_mut().enumerate() {
-                let ix = (ox * w.stride + kx * w.dilation) as i64 - w.pad_begin;
-                if (0..w.input as i64).contains(&ix) {
-                    *d = image[iy as usize * w.input + ix as usize];
-                }
-            }
-        }
-    }
-}
-
-/// Copies one kernel row's taps: fixed-size copies for the common widths
-/// (a call to `memcpy` for three bytes costs more than the copy).
-#[inline]
-fn copy_taps(dst: &mut [u8], src: &[u8]) {
-    match (dst.len(), src.len()) {
-        (1, 1) => dst[0] = src[0],
-        (3, 3) => dst[..3].copy_from_slice(&src[..3]),
-        (5, 5) => dst[..5].copy_from_slice(&src[..5]),
-        (7, 7) => dst[..7].copy_from_slice(&src[..7]),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
 /// Runs the convolution group by group and tile by tile: `product(n · G + g,
 /// columns, zero points, packed weights, weight zero points, scratch)`
 /// computes `count × M/G` outputs of image `n`, group `g` into `scratch`,
@@ -287,6 +209,8 @@ fn convolve<T: Copy + Default>(
         return product(0, a, ZeroPoints::PerTensor(x_zero), &packed[0], &w.zeros, y);
     }
     let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.max(1));
+    let geometry = Geometry::new(&plan.axes)?;
+    let (channels, plane) = (plan.in_per_group(), geometry.input_size());
     let mut columns = Vec::new();
     let mut scratch = vec![T::default(); tile * m_g];
     for n in 0..plan.batch {
@@ -295,11 +219,23 @@ fn convolve<T: Copy + Default>(
                 [z] => std::slice::from_ref(z),
                 all => &all[g * m_g..][..m_g],
             };
+            let images = &x[(n * plan.in_channels + g * channels) * plane..][..channels * plane];
             let out = &mut y[(n * plan.out_channels + g * m_g) * positions..][..m_g * positions];
             for first in (0..positions).step_by(tile) {
                 let count = tile.min(positions - first);
-                im2col(plan, x, (n, g), x_zero, (first, count), &mut columns);
-                let a = U8Matrix::row_major(&columns, count, depth)?;
+                // Both forms are column-major (a column per input channel
+                // or tap, a row per output position), which the GEMM packs
+                // directly: the input planes themselves for a 1×1 window,
+                // otherwise the im2col columns of this tile.
+                let a = if plan.is_pointwise() {
+                    U8Matrix::column_major(&images[first..], count, depth, plane)?
+                } else {
+                    columns.clear();
+                    columns.resize(depth * count, x_zero);
+                    let pad = (channels, x_zero);
+                    im2col(&geometry, images, pad, first, count, &mut columns);
+                    U8Matrix::column_major(&columns, count, depth, count)?
+                };
                 let rows = &mut scratch[..count * m_g];
                 product(
                     n * plan.group + g,

@@ -431,6 +431,55 @@ fn conv_integer_groups_strides_padding_and_channel_zero_points() {
     assert_eq!(first::<i32>(&out), want);
 }
 
+/// 1×1 convolutions (read column-major from the input planes, no im2col)
+/// and 3×3 ones with stride 1 (whole-row copies into the columns), with and
+/// without groups and weight zero points, on planes that span several
+/// column tiles: all equal the naive convolution.
+#[test]
+fn conv_integer_pointwise_and_stride_one_windows_match_the_naive_convolution() {
+    for (c, m, group, k, pad, w_zero) in [
+        (4, 6, 1, 1, 0, vec![0i8; 6]),
+        (10, 6, 2, 1, 0, vec![1, -2, 0, 3, 5, -7]),
+        (3, 5, 1, 3, 1, vec![0, 2, -1, 0, 4]),
+        (4, 4, 2, 3, 0, vec![0; 4]),
+    ] {
+        let xs = [2, c, 5, 7];
+        let x: Vec<u8> = (0..xs.iter().product::<usize>())
+            .map(|i| (i * 67 % 251) as u8)
+            .collect();
+        let w: Vec<i8> = (0..m * c / group * k * k)
+            .map(|i| (i * 41 % 256) as u8 as i8)
+            .collect();
+        let pads = Attribute {
+            name: "pads".into(),
+            value: AttrValue::Ints(vec![pad as i64; 4]),
+        };
+        let out = run(
+            OpCode::ConvInteger,
+            &[int("group", group as i64), pads],
+            &[
+                Some(&t(&xs, &x)),
+                Some(&t(&[m, c / group, k, k], &w)),
+                Some(&Tensor::scalar(13u8)),
+                Some(&t(&[m], &w_zero)),
+            ],
+        )
+        .unwrap();
+        let (want, shape) = naive_conv(
+            &x.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+            xs,
+            &w.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+            [m, k, k],
+            group,
+            1,
+            pad,
+            (13, &w_zero.iter().map(|&v| v.into()).collect::<Vec<_>>()),
+        );
+        assert_eq!(out[0].shape(), shape);
+        assert_eq!(first::<i32>(&out), want, "c={c} group={group} k={k}");
+    }
+}
+
 /// A convolution whose window is the whole 1×1 (or length-1) input — a
 /// fully connected layer written as a convolution, as the static int8
 /// converter writes Gemm — runs as one product over the batch; it must

@@ -322,8 +322,7 @@ fn run_with<K: QMicroKernel>(
             .clone()
             .map(|i| {
                 if has_b_zero {
-                    let sum: i64 = a.row(i).iter().map(|&v| i64::from(v)).sum();
-                    (sum - k as i64 * zero_point(a_zero, i)) as i32
+                    (a.row_sum(i) - k as i64 * zero_point(a_zero, i)) as i32
                 } else {
                     0
                 }

@@ -243,3 +243,43 @@ fn required_features_are_present() {
         "{REQUIRE_ENV}={list}: missing {missing:?}"
     );
 }
+
+#[test]
+fn column_major_activations_match_the_reference() {
+    // A given column-major (an NCHW plane: rows = pixels, columns =
+    // channels) with unused bytes between columns, swept around MR and KG
+    // so that full 8×4 tiles, partial tiles and partial groups all occur.
+    let mut rng = Rng::new(4);
+    for kernel in available() {
+        let (mr, kg) = (kernel.mr, kernel.kg);
+        for m in [1, mr - 1, mr, mr + 1, 3 * mr + 2, 100] {
+            for k in [1, kg - 1, kg, kg + 1, 4 * kg + 3, 37] {
+                let (m, k, n) = (m.max(1), k.max(1), 19);
+                let col_stride = m + 3;
+                let columns = random_u8(&mut rng, k * col_stride);
+                let b = random_i8(&mut rng, k * n);
+                let b_zero = [rng.next_u64() as i8];
+                let za = rng.next_u64() as u8;
+                let a: Vec<u8> = (0..m * k)
+                    .map(|e| columns[(e % k) * col_stride + e / k])
+                    .collect();
+                let want = reference(&a, (m, k, n), &[za], &b, &b_zero);
+                let packed = PackedI8B::pack(&kernel, &b, (k, n), (n, 1)).unwrap();
+                let mut c = vec![i32::MIN; m * n];
+                gemm_u8i8(
+                    &kernel,
+                    U8Matrix::column_major(&columns, m, k, col_stride).unwrap(),
+                    ZeroPoints::PerTensor(za),
+                    &packed,
+                    &b_zero,
+                    QOutput::I32 {
+                        c: &mut c,
+                        row_stride: n,
+                    },
+                )
+                .unwrap();
+                assert_matches(&kernel, &c, &want, &format!("column-major m={m} k={k}"));
+            }
+        }
+    }
+}

@@ -90,6 +90,10 @@ fn bad_operands_are_refused_when_built() {
     assert!(U8Matrix::row_major(&[0; 5], 2, 3).is_err());
     assert!(U8Matrix::new(&[0; 100], 2, 3, 2).is_err());
     assert!(U8Matrix::new(&[0; 100], usize::MAX, 3, usize::MAX).is_err());
+    assert!(U8Matrix::column_major(&[0; 100], 3, 2, 2).is_err());
+    assert!(U8Matrix::column_major(&[0; 11], 3, 4, 3).is_err());
+    assert!(U8Matrix::column_major(&[0; 12], 3, 4, 3).is_ok());
+    assert!(U8Matrix::column_major(&[0; 1], usize::MAX, 2, usize::MAX).is_err());
     assert!(PackedI8B::pack(&scalar, &[0; 5], (2, 3), (3, 1)).is_err());
     assert!(PackedI8B::pack(&scalar, &[0; 5], (2, 3), (usize::MAX, 1)).is_err());
     assert_eq!(
