@@ -6,8 +6,10 @@ use crate::{FormatError, Limits, TENSOR_ALIGN};
 pub const MAGIC: [u8; 8] = *b"POCKETNN";
 /// The major version this crate reads and writes.
 pub const VERSION_MAJOR: u16 = 1;
-/// The minor version this crate writes (it reads any minor of major 1).
-pub const VERSION_MINOR: u16 = 1;
+/// The newest minor version this crate knows (it reads any minor of major
+/// 1). It writes the lowest minor, 1 or more, that has every operator the
+/// file uses, so that a file readable by an older reader stays so.
+pub const VERSION_MINOR: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Size of one section-table entry in bytes.
@@ -290,12 +292,17 @@ fn check_required(sections: &[SectionEntry]) -> Result<(), FormatError> {
     Ok(())
 }
 
-/// The header followed by the section table, with the header CRC filled in.
-pub(crate) fn encode_header_and_table(file_len: u64, sections: &[SectionEntry]) -> Vec<u8> {
+/// The header (of format version `1.minor`) followed by the section
+/// table, with the header CRC filled in.
+pub(crate) fn encode_header_and_table(
+    minor: u16,
+    file_len: u64,
+    sections: &[SectionEntry],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + sections.len() * SECTION_ENTRY_LEN);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION_MAJOR.to_le_bytes());
-    out.extend_from_slice(&VERSION_MINOR.to_le_bytes());
+    out.extend_from_slice(&minor.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes()); // flags
     out.extend_from_slice(&file_len.to_le_bytes());
     out.extend_from_slice(&(sections.len() as u32).to_le_bytes());

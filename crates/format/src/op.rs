@@ -282,6 +282,23 @@ op_codes! {
     /// f32 fully connected layer factorized into two thin products
     /// (`Y = act((X·Vᵀ)·Uᵀ + bias)`), run as one fused kernel.
     LowRankLinear = 211,
+
+    // --- quantization, continued (pocketnn extension, docs/ops/quant.md)
+    /// `QLinearConv`'s quantized inputs with an f32 result: dequantized in
+    /// the epilogue, plus an f32 bias, a residual and a fused activation.
+    QLinearConvF32 = 212,
+}
+
+impl OpCode {
+    /// The format minor version that introduced this operator: a file
+    /// using it is written with at least that minor (`docs/format.md`).
+    pub fn since_minor(self) -> u16 {
+        if self as u16 >= OpCode::QLinearConvF32 as u16 {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 impl std::fmt::Display for OpCode {

@@ -250,10 +250,21 @@ impl<'a> PnnWriter<'a> {
         Ok(Plan {
             tensors,
             encoded,
-            header_and_table: header::encode_header_and_table(file_len, &sections),
+            header_and_table: header::encode_header_and_table(
+                self.minor_version(),
+                file_len,
+                &sections,
+            ),
             data_offset,
             file_len,
         })
+    }
+
+    /// The lowest minor version (at least 1) with every operator the graph
+    /// uses.
+    fn minor_version(&self) -> u16 {
+        let nodes = self.graph.bodies.iter().flat_map(|b| &b.nodes);
+        nodes.map(|n| n.op.since_minor()).fold(1, u16::max)
     }
 
     /// CRC-32 of the TENSOR_DATA section: the tensors with their padding.

@@ -122,6 +122,7 @@ mod tests {
                     | OpCode::SparseConv
                     | OpCode::SparseQLinearConv
                     | OpCode::LowRankLinear
+                    | OpCode::QLinearConvF32
             ) {
                 assert!(known_versions(op.name()).is_none());
                 continue;

@@ -285,7 +285,7 @@ fn measure_sqnr(
             .value(entry.output)
             .is_some_and(|v| v.dtype == DType::F32);
         if float_ok {
-            measured.push((i, entry.output, probe, q.as_ref().map(|q| q.params)));
+            measured.push((i, entry.output, probe, q.as_ref().and_then(|q| q.params)));
         }
     }
     if measured.is_empty() {

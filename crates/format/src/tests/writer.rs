@@ -312,3 +312,16 @@ fn debug_output_omits_tensor_bytes() {
     assert!(debug.len() < 4096, "{} bytes of Debug output", debug.len());
     assert!(debug.contains("data_len: 1048576"));
 }
+
+#[test]
+fn the_minor_version_is_the_lowest_that_has_every_operator() {
+    let read_minor = |writer: &PnnWriter<'_>| {
+        let bytes = writer.to_bytes().unwrap();
+        PnnFile::parse(&bytes).unwrap().version()
+    };
+    let mut writer = two_tensor_writer();
+    assert_eq!(read_minor(&writer), (1, 1));
+    writer.graph_mut().bodies[0].nodes[0].op = OpCode::QLinearConvF32;
+    assert_eq!(read_minor(&writer), (1, 2));
+    assert_eq!(VERSION_MINOR, 2);
+}

@@ -26,18 +26,18 @@ use pocketnn_tensor::{TensorView, TensorViewMut};
 
 /// Window attributes and groups, shared by both operators.
 #[derive(Debug)]
-struct ConvAttrs {
+pub(super) struct ConvAttrs {
     window: WindowAttrs,
     group: usize,
 }
 
 /// Sizes of one call.
 #[derive(Clone, Copy, Debug)]
-struct Plan {
+pub(super) struct Plan {
     batch: usize,
     in_channels: usize,
-    out_channels: usize,
-    group: usize,
+    pub(super) out_channels: usize,
+    pub(super) group: usize,
     /// (height, width); a 1-D convolution has a unit height.
     axes: [Axis; 2],
 }
@@ -46,7 +46,7 @@ impl Plan {
     fn in_per_group(&self) -> usize {
         self.in_channels / self.group
     }
-    fn out_per_group(&self) -> usize {
+    pub(super) fn out_per_group(&self) -> usize {
         self.out_channels / self.group
     }
     /// Output positions per image.
@@ -102,12 +102,12 @@ impl Plan {
     }
 }
 
-fn shape_error(reason: String) -> OpError {
+pub(super) fn shape_error(reason: String) -> OpError {
     OpError::ShapeMismatch { reason }
 }
 
 impl ConvAttrs {
-    fn parse(attrs: &Attrs<'_>) -> OpResult<ConvAttrs> {
+    pub(super) fn parse(attrs: &Attrs<'_>) -> OpResult<ConvAttrs> {
         let group = attrs.int("group", 1)?;
         if !(1..=i64::from(i32::MAX)).contains(&group) {
             return Err(attrs.invalid("group", format!("{group} is not positive")));
@@ -119,7 +119,7 @@ impl ConvAttrs {
     }
 
     /// Validates X (`[N, C, spatial..]`) against W (`[M, C / group, kernel..]`).
-    fn plan(&self, x: InputInfo<'_>, w: InputInfo<'_>) -> OpResult<Plan> {
+    pub(super) fn plan(&self, x: InputInfo<'_>, w: InputInfo<'_>) -> OpResult<Plan> {
         let (x, w) = (x.shape, w.shape);
         if !(3..=4).contains(&x.len()) || w.len() != x.len() {
             return Err(OpError::Unsupported {
@@ -153,7 +153,12 @@ impl ConvAttrs {
         })
     }
 
-    fn output_spec(&self, plan: &Plan, dtype: DType, spatial: usize) -> OpResult<OutputSpec> {
+    pub(super) fn output_spec(
+        &self,
+        plan: &Plan,
+        dtype: DType,
+        spatial: usize,
+    ) -> OpResult<OutputSpec> {
         let mut shape = vec![plan.batch, plan.out_channels];
         let [h, w] = plan.axes;
         if spatial == 2 {
@@ -169,11 +174,16 @@ impl ConvAttrs {
 /// unit tests, so that they cross tiles).
 const COLUMN_BUDGET: usize = if cfg!(test) { 64 } else { 1 << 20 };
 
+/// At most this many output positions per tile: the product's scratch
+/// (positions × channels) is then read back channel by channel with every
+/// cache line of a position still in L1.
+const MAX_TILE_POSITIONS: usize = 256;
+
 /// Runs the convolution group by group and tile by tile: `product(n · G + g,
 /// columns, zero points, packed weights, weight zero points, scratch)`
 /// computes `count × M/G` outputs of image `n`, group `g` into `scratch`,
 /// which is then written to `y` in NCHW order.
-fn convolve<T: Copy + Default>(
+pub(super) fn convolve<T: Copy + Default>(
     (kernel, plan): (&QGemmKernel, &Plan),
     (x, x_zero): (&[u8], u8),
     (w, cache): (&WeightsI8<'_>, &PackCache),
@@ -208,7 +218,7 @@ fn convolve<T: Copy + Default>(
         let y = y.get_mut(..batch * m).unwrap_or(&mut []);
         return product(0, a, ZeroPoints::PerTensor(x_zero), &packed[0], &w.zeros, y);
     }
-    let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.max(1));
+    let tile = (COLUMN_BUDGET / depth.max(1)).clamp(1, positions.clamp(1, MAX_TILE_POSITIONS));
     let geometry = Geometry::new(&plan.axes)?;
     let (channels, plane) = (plan.in_per_group(), geometry.input_size());
     let mut columns = Vec::new();
@@ -259,14 +269,18 @@ fn convolve<T: Copy + Default>(
     Ok(())
 }
 
-fn check_int8(info: InputInfo<'_>, index: usize) -> OpResult<()> {
+pub(super) fn check_int8(info: InputInfo<'_>, index: usize) -> OpResult<()> {
     match info.dtype {
         DType::U8 | DType::I8 => Ok(()),
         dtype => Err(OpError::UnsupportedDType { index, dtype }),
     }
 }
 
-fn check_same(info: Option<InputInfo<'_>>, expected: DType, index: usize) -> OpResult<()> {
+pub(super) fn check_same(
+    info: Option<InputInfo<'_>>,
+    expected: DType,
+    index: usize,
+) -> OpResult<()> {
     match info {
         Some(z) if z.dtype != expected => Err(OpError::DTypeMismatch {
             index,

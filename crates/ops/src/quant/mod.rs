@@ -19,11 +19,14 @@ use pocketnn_tensor::TensorView;
 use pocketnn_tensor::kernels::qgemm::QuantMultiplier;
 
 mod conv;
+mod conv_f32;
 mod dynamic;
 mod linear;
 mod matmul;
 pub(crate) mod pack_cache;
 
+#[cfg(test)]
+mod conv_f32_tests;
 #[cfg(test)]
 mod depthwise_tests;
 #[cfg(test)]
@@ -45,6 +48,7 @@ pub(crate) fn build(op: OpCode, attrs: &Attrs<'_>) -> Option<OpResult<Box<dyn Op
         OpCode::QLinearMatMul => Ok(Box::new(matmul::QLinearMatMul::default())),
         OpCode::ConvInteger => boxed(conv::ConvInteger::build(attrs)),
         OpCode::QLinearConv => boxed(conv::QLinearConv::build(attrs)),
+        OpCode::QLinearConvF32 => boxed(conv_f32::QLinearConvF32::build(attrs)),
         OpCode::DynamicQuantMatMul => boxed(dynamic::DynamicQuantMatMul::build(attrs)),
         _ => return None,
     })

@@ -340,7 +340,7 @@ fn bad_parameters_are_typed_errors() {
 /// Naive i64 convolution over NCHW with zero points (x per tensor, w per
 /// output channel), groups, strides and zero padding of `x - x_zero`.
 #[allow(clippy::too_many_arguments)]
-fn naive_conv(
+pub(super) fn naive_conv(
     x: &[i32],
     [n, c, h, w]: [usize; 4],
     wt: &[i32],

@@ -43,6 +43,19 @@ pub(crate) struct Layer {
     pub bounds: (f32, f32),
     /// How the integer form runs.
     pub kind: LayerKind,
+    /// Set when the layer's result stays f32 (`QLinearConvF32`).
+    pub float_output: Option<FloatOutput>,
+}
+
+/// A convolution whose integer form dequantizes its result in the epilogue
+/// instead of requantizing it: one with a residual `Add` fused into it
+/// (whose sum is f32), or whose fused activation has no integer form.
+#[derive(Clone, Debug)]
+pub(crate) struct FloatOutput {
+    /// The fused residual input (`Conv`'s fourth input).
+    pub residual: Option<ValueId>,
+    /// The fused activation's attributes, applied to the f32 result.
+    pub activation: Vec<Attribute>,
 }
 
 /// What a node with constant weights is, for quantization.
@@ -87,7 +100,12 @@ fn read_layer(graph: &Graph, index: usize, node: &Node) -> Result<Layer, String>
     let &[output] = node.outputs.as_slice() else {
         return Err("more than one output".into());
     };
-    let bounds = activation_bounds(node)?;
+    // A convolution applies any fused activation to its f32 result.
+    let (bounds, integer_activation) = match activation_bounds(node) {
+        Ok(bounds) => (bounds, true),
+        Err(_) if node.op == OpCode::Conv => ((f32::NEG_INFINITY, f32::INFINITY), false),
+        Err(reason) => return Err(reason),
+    };
     let weight = node
         .inputs
         .get(1)
@@ -108,11 +126,22 @@ fn read_layer(graph: &Graph, index: usize, node: &Node) -> Result<Layer, String>
         bias: Vec::new(),
         bounds,
         kind: LayerKind::Dense { k: 0, n: 0 },
+        float_output: None,
     };
     match node.op {
         OpCode::Conv => {
-            if node.inputs.len() > 3 {
-                return Err("a residual Add is fused into it".into());
+            let residual = node.inputs.get(3).copied().flatten();
+            if residual.is_some() || !integer_activation {
+                let activation = node
+                    .attributes
+                    .iter()
+                    .filter(|a| [ACTIVATION, ACTIVATION_ALPHA, ACTIVATION_BETA].contains(&&*a.name))
+                    .cloned()
+                    .collect();
+                layer.float_output = Some(FloatOutput {
+                    residual,
+                    activation,
+                });
             }
             let shape = weight.shape().to_vec();
             if !(3..=4).contains(&shape.len()) {

@@ -5,8 +5,8 @@
 //! `DequantizeLinear` are inserted only where float and integer parts meet.
 //! Float nodes left without readers are removed by dead-code elimination.
 
-use super::layers::{Layer, LayerKind};
-use super::math::{ActivationParams, quantize_bias, quantize_weights};
+use super::layers::{FloatOutput, Layer, LayerKind};
+use super::math::{ActivationParams, ChannelWeights, quantize_bias, quantize_weights};
 use crate::error::ConvertError;
 use crate::graph::{Graph, Node, ValueId};
 use pocketnn_format::{DType, Dim, OpCode};
@@ -22,10 +22,11 @@ fn error(reason: impl Into<String>) -> ConvertError {
 /// What the rewrite made of a layer.
 #[derive(Clone, Debug)]
 pub(crate) struct QuantizedLayer {
-    /// The u8 value holding the layer's output.
+    /// The value holding the layer's output: u8, or the f32 output itself
+    /// for a layer with a float result.
     pub output: ValueId,
-    /// Its quantization.
-    pub params: ActivationParams,
+    /// Its quantization (`None` for an f32 output).
+    pub params: Option<ActivationParams>,
     /// Bytes of the layer's constants after quantization.
     pub bytes: u64,
 }
@@ -183,15 +184,18 @@ impl State<'_> {
     /// makes its float output for any float reader.
     fn layer(&mut self, layer: &Layer) -> Result<QuantizedLayer, ConvertError> {
         let (x_q, x_p) = self.quantized_input(layer.input)?;
-        let y_p = *self.params.get(&layer.output).ok_or_else(|| {
-            error(format!(
-                "no calibrated range for the output of {}",
-                layer.name
-            ))
-        })?;
         let weights = quantize_weights(&layer.weights, layer.channels).ok_or_else(|| {
             error(format!(
                 "{}: weights do not split into channels",
+                layer.name
+            ))
+        })?;
+        if let Some(float) = &layer.float_output {
+            return self.float_output_layer(layer, (x_q, x_p), &weights, float);
+        }
+        let y_p = *self.params.get(&layer.output).ok_or_else(|| {
+            error(format!(
+                "no calibrated range for the output of {}",
                 layer.name
             ))
         })?;
@@ -266,7 +270,65 @@ impl State<'_> {
         self.quantized.insert(layer.output, (y_q, y_p));
         Ok(QuantizedLayer {
             output: y_q,
-            params: y_p,
+            params: Some(y_p),
+            bytes,
+        })
+    }
+
+    /// Emits a `QLinearConvF32` that writes the layer's f32 output itself,
+    /// with the float bias, the residual and the activation.
+    fn float_output_layer(
+        &mut self,
+        layer: &Layer,
+        (x_q, x_p): (ValueId, ActivationParams),
+        weights: &ChannelWeights,
+        float: &FloatOutput,
+    ) -> Result<QuantizedLayer, ConvertError> {
+        let LayerKind::Conv {
+            attributes,
+            weight_shape,
+        } = &layer.kind
+        else {
+            return Err(error(format!("{}: an f32 result needs a Conv", layer.name)));
+        };
+        let m = layer.channels;
+        let tensor_error = |e: pocketnn_tensor::TensorError| error(format!("{}: {e}", layer.name));
+        let w = Tensor::from_slice(weight_shape, &weights.values).map_err(tensor_error)?;
+        let w_scale = Tensor::from_slice(&[m], &weights.scales).map_err(tensor_error)?;
+        let b = Tensor::from_slice(&[m], &layer.bias).map_err(tensor_error)?;
+        let bytes = (w.bytes().len() + w_scale.bytes().len() + b.bytes().len()) as u64;
+        let hint = layer.name.clone();
+        let w = self
+            .graph
+            .add_constant(&format!("{hint}_weight_quantized"), w);
+        let w_scale = self
+            .graph
+            .add_constant(&format!("{hint}_weight_scale"), w_scale);
+        let b = self.graph.add_constant(&format!("{hint}_bias"), b);
+        let (x_scale, x_zero) = self.scalar_params(&format!("{hint}_input"), x_p);
+        self.emitted.push(Node {
+            name: self.graph.unique_name(&format!("{hint}_QLinearConvF32")),
+            op: OpCode::QLinearConvF32,
+            inputs: vec![
+                Some(x_q),
+                Some(x_scale),
+                Some(x_zero),
+                Some(w),
+                Some(w_scale),
+                None,
+                Some(b),
+                float.residual,
+            ],
+            outputs: vec![layer.output],
+            attributes: attributes
+                .iter()
+                .chain(&float.activation)
+                .cloned()
+                .collect(),
+        });
+        Ok(QuantizedLayer {
+            output: layer.output,
+            params: None,
             bytes,
         })
     }
