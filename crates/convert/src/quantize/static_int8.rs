@@ -343,3 +343,5 @@ fn measure_sqnr(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_residual;
