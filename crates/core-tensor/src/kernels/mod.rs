@@ -11,6 +11,7 @@ pub mod qgemm;
 pub mod quantize;
 pub mod softmax;
 pub mod sparse;
+pub mod transpose;
 pub mod widen;
 // The masks, f64 accumulators and reductions of the vector layer serve the
 // softmax / normalisation / pooling kernels; until all of them exist some

@@ -15,6 +15,7 @@ use crate::nn::im2col::im2col;
 use crate::nn::window::{Axis, Geometry, WindowAttrs};
 use crate::operator::{InputInfo, Operator, OutputSpec, RunContext};
 use crate::util::{check_input_count, checked_shape, optional, required};
+use bytemuck::Pod;
 use pocketnn_format::{DType, OpCode};
 use pocketnn_tensor::kernels::depthwise::{
     DepthwiseGeometry, DepthwiseU8I8, MAX_TAPS, depthwise_u8i8,
@@ -22,6 +23,7 @@ use pocketnn_tensor::kernels::depthwise::{
 use pocketnn_tensor::kernels::qgemm::{
     PackedI8B, QGemmKernel, QOutput, Requantize, U8Matrix, ZeroPoints, gemm_u8i8,
 };
+use pocketnn_tensor::kernels::transpose::transpose;
 use pocketnn_tensor::{TensorView, TensorViewMut};
 
 /// Window attributes and groups, shared by both operators.
@@ -183,7 +185,7 @@ const MAX_TILE_POSITIONS: usize = 256;
 /// columns, zero points, packed weights, weight zero points, scratch)`
 /// computes `count × M/G` outputs of image `n`, group `g` into `scratch`,
 /// which is then written to `y` in NCHW order.
-pub(super) fn convolve<T: Copy + Default>(
+pub(super) fn convolve<T: Pod + Default>(
     (kernel, plan): (&QGemmKernel, &Plan),
     (x, x_zero): (&[u8], u8),
     (w, cache): (&WeightsI8<'_>, &PackCache),
@@ -255,14 +257,8 @@ pub(super) fn convolve<T: Copy + Default>(
                     zeros,
                     rows,
                 )?;
-                // rows is count × m_g; the output wants m_g × positions:
-                // each output channel's run written in order.
-                for (j, channel) in out.chunks_exact_mut(positions.max(1)).enumerate() {
-                    let column = rows[j..].iter().step_by(m_g.max(1));
-                    for (o, &v) in channel[first..first + count].iter_mut().zip(column) {
-                        *o = v;
-                    }
-                }
+                // rows is count × m_g; the output wants m_g × positions.
+                transpose(rows, (count, m_g), &mut out[first..], positions)?;
             }
         }
     }
