@@ -12,7 +12,10 @@ use crate::kernels::simd::{Simd, SimdKernel, run_on};
 /// floating point at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuantMultiplier {
-    mantissa: i64,
+    /// In `[2^30, 2^31)` (0 for a multiplier that rounds everything to 0):
+    /// an i32, so that products with an i32 sum are 32 × 32 → 64-bit
+    /// multiplies, which every SIMD tier has.
+    mantissa: i32,
     shift: u32,
 }
 
@@ -41,6 +44,8 @@ impl QuantMultiplier {
             mantissa = 1 << 30;
             exponent += 1;
         }
+        // fraction < 1, so mantissa < 2^31 now.
+        let mantissa = mantissa as i32;
         let shift = 31 - exponent;
         if shift > 62 {
             return Ok(QuantMultiplier {
@@ -58,13 +63,20 @@ impl QuantMultiplier {
     /// `round(x · multiplier)`, halves to even, saturated to i32.
     #[inline]
     pub fn apply(self, x: i32) -> i32 {
-        let product = i64::from(x) * self.mantissa;
+        let product = i64::from(x) * i64::from(self.mantissa);
         let floor = product >> self.shift;
         let remainder = product - (floor << self.shift);
         let half = 1i64 << (self.shift - 1);
         let round_up = (remainder > half) | ((remainder == half) & (floor & 1 == 1));
         let rounded = floor + i64::from(round_up);
         rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+
+    /// `2^(shift - 1) - 1`: added with the parity bit, it rounds a product
+    /// shifted right by `shift` to nearest, halves to even.
+    #[inline(always)]
+    fn rounding(self) -> i64 {
+        (1i64 << (self.shift - 1)) - 1
     }
 }
 
@@ -95,10 +107,12 @@ fn check_len<T>(values: &[T], count: usize, what: &str) -> Result<(), TensorErro
 #[derive(Clone, Debug, PartialEq)]
 pub struct Requantize {
     multipliers: Vec<QuantMultiplier>,
-    /// The multipliers' mantissas and shifts as separate arrays, which the
-    /// per-column loop loads as whole vectors.
-    mantissas: Vec<i64>,
+    /// The multipliers' mantissas, shifts and rounding terms (`2^(shift-1)
+    /// - 1`) as separate arrays, which the per-column loop loads as whole
+    /// vectors.
+    mantissas: Vec<i32>,
     shifts: Vec<i64>,
+    roundings: Vec<i64>,
     bias: Vec<i32>,
     out_zero: u8,
     min: u8,
@@ -126,6 +140,7 @@ impl Requantize {
         Ok(Requantize {
             mantissas: multipliers.iter().map(|m| m.mantissa).collect(),
             shifts: multipliers.iter().map(|m| i64::from(m.shift)).collect(),
+            roundings: multipliers.iter().map(|m| m.rounding()).collect(),
             multipliers,
             bias,
             out_zero,
@@ -171,9 +186,10 @@ impl Requantize {
                 }
             }
             (_, bias) => {
-                let (Some(mantissas), Some(shifts)) = (
+                let (Some(mantissas), Some(shifts), Some(roundings)) = (
                     self.mantissas.get(columns.clone()),
-                    self.shifts.get(columns),
+                    self.shifts.get(columns.clone()),
+                    self.roundings.get(columns),
                 ) else {
                     // Not reached: `check` ran. Keep the slow path correct.
                     for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
@@ -181,19 +197,20 @@ impl Requantize {
                     }
                     return;
                 };
-                let multipliers = mantissas.iter().zip(shifts);
+                let multipliers = mantissas.iter().zip(shifts).zip(roundings);
                 match bias {
                     None => {
-                        for ((o, &acc), (&m, &s)) in out[..n].iter_mut().zip(sums).zip(multipliers)
+                        for ((o, &acc), ((&m, &s), &r)) in
+                            out[..n].iter_mut().zip(sums).zip(multipliers)
                         {
-                            *o = requantize_parts(i64::from(acc), (m, s), zero, (min, max));
+                            *o = requantize_parts(i64::from(acc), (m, s, r), zero, (min, max));
                         }
                     }
                     Some(bias) => {
                         let terms = sums.iter().zip(bias).zip(multipliers);
-                        for (o, ((&acc, &b), (&m, &s))) in out[..n].iter_mut().zip(terms) {
+                        for (o, ((&acc, &b), ((&m, &s), &r))) in out[..n].iter_mut().zip(terms) {
                             let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
-                            *o = requantize_parts(biased, (m, s), zero, (min, max));
+                            *o = requantize_parts(biased, (m, s, r), zero, (min, max));
                         }
                     }
                 }
@@ -321,21 +338,22 @@ const I32_MAX: i64 = i32::MAX as i64;
 /// branch-free form of [`Requantize::apply`].
 #[inline(always)]
 pub(crate) fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, range: (i64, i64)) -> u8 {
-    requantize_parts(x, (m.mantissa, i64::from(m.shift)), zero, range)
+    let parts = (m.mantissa, i64::from(m.shift), m.rounding());
+    requantize_parts(x, parts, zero, range)
 }
 
-/// [`requantize_one`] with the multiplier as `(mantissa, shift)`.
+/// [`requantize_one`] with the multiplier as `(mantissa, shift, rounding)`.
 #[inline(always)]
 fn requantize_parts(
     x: i64,
-    (mantissa, shift): (i64, i64),
+    (mantissa, shift, rounding): (i32, i64, i64),
     zero: i64,
     (min, max): (i64, i64),
 ) -> u8 {
-    // |x| < 2^31 and mantissa < 2^31: the product fits in i64; 1 <= shift <= 62.
-    let product = x * mantissa;
-    let half_minus_one = (1i64 << (shift - 1)) - 1;
-    let rounded = (product + half_minus_one + ((product >> shift) & 1)) >> shift;
+    // x is in i32 range (callers clamp it): both factors are i32, so the
+    // product is one 32 × 32 → 64-bit multiply; 1 <= shift <= 62.
+    let product = i64::from(x as i32) * i64::from(mantissa);
+    let rounded = (product + rounding + ((product >> shift) & 1)) >> shift;
     (rounded + zero).clamp(min, max) as u8
 }
 
