@@ -107,9 +107,9 @@ fn check_len<T>(values: &[T], count: usize, what: &str) -> Result<(), TensorErro
 #[derive(Clone, Debug, PartialEq)]
 pub struct Requantize {
     multipliers: Vec<QuantMultiplier>,
-    /// The multipliers' mantissas, shifts and rounding terms (`2^(shift-1)
-    /// - 1`) as separate arrays, which the per-column loop loads as whole
-    /// vectors.
+    /// The multipliers' mantissas, shifts and rounding terms
+    /// (`2^(shift - 1) - 1`) as separate arrays, which the per-column loop
+    /// loads as whole vectors.
     mantissas: Vec<i32>,
     shifts: Vec<i64>,
     roundings: Vec<i64>,
