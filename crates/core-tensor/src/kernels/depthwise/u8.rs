@@ -25,6 +25,9 @@ use crate::kernels::simd::{Simd, SimdKernel, run_on};
 
 const NAME: &str = "u8i8-dwconv";
 
+/// Wide outputs summed at a time, in registers (four AVX-512 vectors).
+const CHUNK: usize = 64;
+
 /// The most taps whose sum is exact in i32: each product of `x - x_zero`
 /// and `w - w_zero` is at most 255 · 255 in magnitude.
 pub const MAX_TAPS: usize = (i32::MAX / (255 * 255)) as usize;
@@ -140,22 +143,31 @@ impl SimdKernel for RowKernel<'_> {
         let mut phases = Phases::new(g);
         let width = phases.width;
         // Sums over the "wide" output: `width` columns per row, of which
-        // the first `ow` are outputs.
-        let mut sums = vec![0i32; phases.span()];
+        // the first `ow` are outputs; whole chunks, the extra ones unused.
+        let mut sums = vec![0i32; phases.chunked_span()];
+        let mut filter_taps = vec![0i16; k * k];
+        let tap_starts: Vec<usize> = (0..k * k).map(|t| phases.tap_start(t / k, t % k)).collect();
         let planes = self.operands.input.chunks_exact(ih * iw);
         let filters = self.operands.weights.chunks_exact(k * k);
         let outputs = self.output.chunks_exact_mut(oh * ow);
         for (c, ((plane, filter), out)) in planes.zip(filters).zip(outputs).enumerate() {
             phases.fill(plane, self.operands.input_zero);
             let w_zero = self.operands.weight_zero(c);
-            sums.fill(0);
-            for ky in 0..k {
-                for kx in 0..k {
-                    let w = i32::from(filter[ky * k + kx]) - w_zero;
-                    for (s, &x) in sums.iter_mut().zip(phases.tap(ky, kx)) {
-                        *s += i32::from(x) * w;
+            // |w - w_zero| <= 255 fits i16.
+            for (t, &w) in filter_taps.iter_mut().zip(filter) {
+                *t = (i32::from(w) - w_zero) as i16;
+            }
+            // A chunk of outputs at a time through every tap, the sums in
+            // registers: one store per output instead of one per tap.
+            for (index, chunk) in sums.chunks_exact_mut(CHUNK).enumerate() {
+                let mut acc = [0i32; CHUNK];
+                for (&start, &w) in tap_starts.iter().zip(&filter_taps) {
+                    let x = phases.chunk_at(start + index * CHUNK);
+                    for (a, &x) in acc.iter_mut().zip(x) {
+                        *a += i32::from(x) * i32::from(w);
                     }
                 }
+                chunk.copy_from_slice(&acc);
             }
             let (multiplier, bias, zero, (min, max)) = self.operands.requantize.channel(c);
             let (zero, range) = (i64::from(zero), (i64::from(min), i64::from(max)));
@@ -195,8 +207,15 @@ impl<'g> Phases<'g> {
             geometry,
             height,
             width,
-            values: vec![0; s * s * height * width],
+            // Slack after the last phase: the last tap's final chunk reads
+            // up to CHUNK - 1 values past its span.
+            values: vec![0; s * s * height * width + CHUNK],
         }
+    }
+
+    /// [`Self::span`] rounded up to whole chunks.
+    fn chunked_span(&self) -> usize {
+        self.span().div_ceil(CHUNK) * CHUNK
     }
 
     /// Values one tap reads for every output: `(oh - 1) · width + ow`.
@@ -205,24 +224,26 @@ impl<'g> Phases<'g> {
         (oh.max(1) - 1) * self.width + ow
     }
 
-    /// Loads one channel's input `plane`.
+    /// Loads one channel's input `plane`: only the values inside the input
+    /// are written, the padding around them is the same for every channel
+    /// and stays as [`Phases::new`] zeroed it. Inlined into the tier's
+    /// kernel, so that the conversion uses its vectors.
+    #[inline(always)]
     fn fill(&mut self, plane: &[u8], zero: u8) {
         let g = self.geometry;
         let ((ih, iw), s) = (g.input, g.stride);
         let zero = i16::from(zero);
         let (height, width) = (self.height, self.width);
-        let phases = self.values.chunks_exact_mut(height * width);
+        let size = s * s * height * width;
+        let phases = self.values[..size].chunks_exact_mut(height * width);
         for (phase, values) in phases.enumerate() {
             let (pr, pc) = (phase / s, phase % s);
             let (first, end) = inside_columns(pc, g.pad.1, s, iw, width);
             for (i, out) in values.chunks_exact_mut(width).enumerate() {
                 let Some(row) = (i * s + pr).checked_sub(g.pad.0).filter(|&y| y < ih) else {
-                    out.fill(0);
                     continue;
                 };
                 let row = &plane[row * iw..][..iw];
-                out[..first].fill(0);
-                out[end..].fill(0);
                 if first < end {
                     let start = first * s + pc - g.pad.1;
                     let out = &mut out[first..end];
@@ -240,14 +261,20 @@ impl<'g> Phases<'g> {
         }
     }
 
-    /// The values tap `(ky, kx)` reads, output `(oy, ox)` at
-    /// `oy · width + ox`.
-    #[inline(always)]
-    fn tap(&self, ky: usize, kx: usize) -> &[i16] {
+    /// Where tap `(ky, kx)`'s values start: output `(oy, ox)` reads the
+    /// value at `oy · width + ox` from there.
+    fn tap_start(&self, ky: usize, kx: usize) -> usize {
         let s = self.geometry.stride;
         let phase = (ky % s) * s + kx % s;
-        let start = phase * self.height * self.width + (ky / s) * self.width + kx / s;
-        &self.values[start..][..self.span()]
+        phase * self.height * self.width + (ky / s) * self.width + kx / s
+    }
+
+    /// The `CHUNK` values from `start` (a tap's start plus a multiple of
+    /// `CHUNK` below [`Self::chunked_span`]: inside the slack).
+    #[inline(always)]
+    fn chunk_at(&self, start: usize) -> &[i16; CHUNK] {
+        let values = &self.values[start..][..CHUNK];
+        values.try_into().unwrap_or(&[0; CHUNK])
     }
 }
 
