@@ -10,11 +10,13 @@
 //! nine taps long, all packing and no arithmetic. Here each channel's input
 //! is first copied once as `x - x_zero` in i16, zero-padded and split into
 //! `stride²` phases (even and odd rows and columns for stride 2), so that
-//! each filter tap is one contiguous pass over the whole output plane —
+//! each filter tap reads one contiguous run over the whole output plane —
 //! computed `kernel - 1` columns too wide, the extra columns dropped —
 //! `sum += x' · (w - w_zero)` in i32, with no edge cases and long vectors
-//! even for 7×7 planes. The sums are then requantized to u8. The loops are plain
-//! Rust compiled once per tier ([`run_on`]), which vectorises them.
+//! even for 7×7 planes. The plane goes 64 outputs at a time through every
+//! tap, the sums in registers. The sums are then requantized to u8. The
+//! loops are plain Rust compiled once per tier ([`run_on`]), which
+//! vectorises them.
 
 use super::{DepthwiseGeometry, check_len_of};
 use crate::error::TensorError;
