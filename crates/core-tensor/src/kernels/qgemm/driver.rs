@@ -313,6 +313,15 @@ fn run_with<K: QMicroKernel>(
         }
         return;
     }
+    // With one activation zero point, `za · colsum[j]` is the same for
+    // every row: computed once here, not per tile row.
+    let column_offsets: Option<Vec<i32>> = match a_zero {
+        ZeroPoints::PerTensor(z) => {
+            let za = (i64::from(z) - a_offset) as i32;
+            Some(b.col_sums().iter().map(|&s| za.wrapping_mul(s)).collect())
+        }
+        ZeroPoints::PerRow(_) => None,
+    };
     for block in (0..m).step_by(BLOCK_ROWS) {
         let rows = block..m.min(block + BLOCK_ROWS);
         pack_a(&info, &a, rows.clone(), depth, packed_a);
@@ -339,11 +348,20 @@ fn run_with<K: QMicroKernel>(
                     let i = row0 + r;
                     // In i32 with wrapping: the exact result fits in i32
                     // (see MAX_DEPTH), so arithmetic modulo 2^32 gives it.
-                    let za = (zero_point(a_zero, i) - a_offset) as i32;
                     let row_sum = centred_row_sums[i - rows.start];
                     let sums = &mut tile[r * info.nr..][..cols];
-                    for (sum, &col_sum) in sums.iter_mut().zip(&b.col_sums()[col0..]) {
-                        *sum = sum.wrapping_sub(za.wrapping_mul(col_sum));
+                    match &column_offsets {
+                        Some(offsets) => {
+                            for (sum, &offset) in sums.iter_mut().zip(&offsets[col0..]) {
+                                *sum = sum.wrapping_sub(offset);
+                            }
+                        }
+                        None => {
+                            let za = (zero_point(a_zero, i) - a_offset) as i32;
+                            for (sum, &col_sum) in sums.iter_mut().zip(&b.col_sums()[col0..]) {
+                                *sum = sum.wrapping_sub(za.wrapping_mul(col_sum));
+                            }
+                        }
                     }
                     if has_b_zero {
                         for (c, sum) in sums.iter_mut().enumerate() {
