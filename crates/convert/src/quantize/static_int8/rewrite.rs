@@ -10,7 +10,7 @@ use super::math::{ActivationParams, ChannelWeights, quantize_bias, quantize_weig
 use crate::error::ConvertError;
 use crate::graph::{Graph, Node, ValueId};
 use pocketnn_format::{DType, Dim, OpCode};
-use pocketnn_tensor::Tensor;
+use pocketnn_tensor::{Tensor, TensorError};
 use std::collections::HashMap;
 
 fn error(reason: impl Into<String>) -> ConvertError {
@@ -208,24 +208,15 @@ impl State<'_> {
             } => (weight_shape.clone(), attributes.clone()),
             LayerKind::Dense { k, n } => (vec![*n, *k, 1], Vec::new()),
         };
-        let tensor_error = |e: pocketnn_tensor::TensorError| error(format!("{}: {e}", layer.name));
-        let w = Tensor::from_slice(&weight_shape, &weights.values).map_err(tensor_error)?;
-        let w_scale = Tensor::from_slice(&[m], &weights.scales).map_err(tensor_error)?;
-        let b = Tensor::from_slice(&[m], &bias).map_err(tensor_error)?;
-        let bytes = (w.bytes().len() + w_scale.bytes().len() + b.bytes().len() + 1) as u64;
+        let bias = Tensor::from_slice(&[m], &bias);
+        let (w, w_scale, b, bytes) =
+            self.weight_constants(layer, &weight_shape, &weights, (bias, "bias_quantized"))?;
+        // The weight zero point: one more byte.
+        let bytes = bytes + 1;
         let hint = layer.name.clone();
-        let w = self
-            .graph
-            .add_constant(&format!("{hint}_weight_quantized"), w);
-        let w_scale = self
-            .graph
-            .add_constant(&format!("{hint}_weight_scale"), w_scale);
         let w_zero = self
             .graph
             .add_constant(&format!("{hint}_weight_zero_point"), Tensor::scalar(0i8));
-        let b = self
-            .graph
-            .add_constant(&format!("{hint}_bias_quantized"), b);
         let (x_scale, x_zero) = self.scalar_params(&format!("{hint}_input"), x_p);
         let (y_scale, y_zero) = self.scalar_params(&format!("{hint}_output"), y_p);
         let y_q = self.u8_value(layer.output, "_quantized");
@@ -291,20 +282,10 @@ impl State<'_> {
         else {
             return Err(error(format!("{}: an f32 result needs a Conv", layer.name)));
         };
-        let m = layer.channels;
-        let tensor_error = |e: pocketnn_tensor::TensorError| error(format!("{}: {e}", layer.name));
-        let w = Tensor::from_slice(weight_shape, &weights.values).map_err(tensor_error)?;
-        let w_scale = Tensor::from_slice(&[m], &weights.scales).map_err(tensor_error)?;
-        let b = Tensor::from_slice(&[m], &layer.bias).map_err(tensor_error)?;
-        let bytes = (w.bytes().len() + w_scale.bytes().len() + b.bytes().len()) as u64;
+        let bias = Tensor::from_slice(&[layer.channels], &layer.bias);
+        let (w, w_scale, b, bytes) =
+            self.weight_constants(layer, weight_shape, weights, (bias, "bias"))?;
         let hint = layer.name.clone();
-        let w = self
-            .graph
-            .add_constant(&format!("{hint}_weight_quantized"), w);
-        let w_scale = self
-            .graph
-            .add_constant(&format!("{hint}_weight_scale"), w_scale);
-        let b = self.graph.add_constant(&format!("{hint}_bias"), b);
         let (x_scale, x_zero) = self.scalar_params(&format!("{hint}_input"), x_p);
         self.emitted.push(Node {
             name: self.graph.unique_name(&format!("{hint}_QLinearConvF32")),
@@ -331,6 +312,33 @@ impl State<'_> {
             params: None,
             bytes,
         })
+    }
+
+    /// Adds `layer`'s quantized weights (`weight_shape`), their scales and
+    /// its bias (named `<layer>_<bias_name>`) as constants; returns their
+    /// ids and bytes.
+    fn weight_constants(
+        &mut self,
+        layer: &Layer,
+        weight_shape: &[usize],
+        weights: &ChannelWeights,
+        (bias, bias_name): (Result<Tensor, TensorError>, &str),
+    ) -> Result<(ValueId, ValueId, ValueId, u64), ConvertError> {
+        let tensor_error = |e: TensorError| error(format!("{}: {e}", layer.name));
+        let w = Tensor::from_slice(weight_shape, &weights.values).map_err(tensor_error)?;
+        let w_scale =
+            Tensor::from_slice(&[layer.channels], &weights.scales).map_err(tensor_error)?;
+        let b = bias.map_err(tensor_error)?;
+        let bytes = (w.bytes().len() + w_scale.bytes().len() + b.bytes().len()) as u64;
+        let hint = &layer.name;
+        let w = self
+            .graph
+            .add_constant(&format!("{hint}_weight_quantized"), w);
+        let w_scale = self
+            .graph
+            .add_constant(&format!("{hint}_weight_scale"), w_scale);
+        let b = self.graph.add_constant(&format!("{hint}_{bias_name}"), b);
+        Ok((w, w_scale, b, bytes))
     }
 
     /// `Reshape(x, shape)` into a new u8 value; `dims` is its known shape.
