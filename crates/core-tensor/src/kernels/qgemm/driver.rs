@@ -117,14 +117,16 @@ impl QOutput<'_> {
     /// Writes a tile of corrected sums, rows `row0..` and columns
     /// `col0..col0 + cols`: row `r` of `sums` starts at `r · stride`. One
     /// SIMD dispatch per tile for the requantization, not one per row.
+    /// With `offsets` (u8 output only) the sums are uncorrected and the
+    /// requantization adds `offsets[c]` instead of the bias.
     #[inline]
     fn store_tile(
         &mut self,
         isa: Isa,
-        row0: usize,
-        col0: usize,
+        (row0, col0): (usize, usize),
         (sums, stride): (&[i32], usize),
         cols: usize,
+        offsets: Option<&[i64]>,
     ) {
         match self {
             QOutput::U8 {
@@ -133,7 +135,8 @@ impl QOutput<'_> {
                 requantize,
             } => {
                 let out = &mut c[row0 * *row_stride + col0..];
-                requantize.apply_tile_on(isa, (sums, stride), col0, cols, (out, *row_stride));
+                let tile = (sums, stride);
+                requantize.apply_tile_on(isa, tile, (col0, cols), (out, *row_stride), offsets);
             }
             _ => {
                 for (r, row) in sums.chunks(stride).enumerate() {
@@ -313,6 +316,22 @@ fn run_with<K: QMicroKernel>(
         }
         return;
     }
+    let has_b_zero = b_zero.iter().any(|&z| z != 0);
+    // A u8 output with one activation zero point and symmetric weights:
+    // the zero-point correction `za · colsum[j]` and the bias become one
+    // exact i64 term per column, which the requantization adds itself.
+    let fused_offsets: Option<Vec<i64>> = match (&*out, a_zero, has_b_zero) {
+        (QOutput::U8 { requantize, .. }, ZeroPoints::PerTensor(z), false) => {
+            let za = i64::from(z) - a_offset;
+            let col_sums = b.col_sums().iter().enumerate();
+            Some(
+                col_sums
+                    .map(|(j, &s)| requantize.bias_at(j) - za * i64::from(s))
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     // With one activation zero point, `za · colsum[j]` is the same for
     // every row: computed once here, not per tile row.
     let column_offsets: Option<Vec<i32>> = match a_zero {
@@ -326,7 +345,6 @@ fn run_with<K: QMicroKernel>(
         let rows = block..m.min(block + BLOCK_ROWS);
         pack_a(&info, &a, rows.clone(), depth, packed_a);
         // Σ_p (a - za) per row, needed only with weight zero points.
-        let has_b_zero = b_zero.iter().any(|&z| z != 0);
         let centred_row_sums: Vec<i32> = rows
             .clone()
             .map(|i| {
@@ -344,6 +362,12 @@ fn run_with<K: QMicroKernel>(
                 let row0 = rows.start + tile_index * info.mr;
                 let tile_rows = info.mr.min(rows.end - row0);
                 kernel.tile(tile_rows, depth, a_tile, panel, &mut tile);
+                if let Some(offsets) = &fused_offsets {
+                    let sums = (&tile[..tile_rows * info.nr], info.nr);
+                    let offsets = Some(&offsets[col0..col0 + cols]);
+                    out.store_tile(K::INFO.isa, (row0, col0), sums, cols, offsets);
+                    continue;
+                }
                 for r in 0..tile_rows {
                     let i = row0 + r;
                     // In i32 with wrapping: the exact result fits in i32
@@ -371,7 +395,7 @@ fn run_with<K: QMicroKernel>(
                     }
                 }
                 let sums = &tile[..tile_rows * info.nr];
-                out.store_tile(K::INFO.isa, row0, col0, (sums, info.nr), cols);
+                out.store_tile(K::INFO.isa, (row0, col0), (sums, info.nr), cols, None);
             }
         }
     }

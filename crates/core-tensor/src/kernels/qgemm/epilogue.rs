@@ -236,16 +236,75 @@ impl Requantize {
         let _ = run_on(isa, run);
     }
 
+    /// Column `j`'s i32 bias, 0 when there is none.
+    pub(crate) fn bias_at(&self, j: usize) -> i64 {
+        i64::from(self.bias.get(j).copied().unwrap_or(0))
+    }
+
+    /// [`Self::apply_row`] for sums that still need a per-column integer
+    /// term: `offsets[c]` (the bias minus the GEMM's zero-point correction,
+    /// exact in i64) replaces the bias. The same result as correcting the
+    /// sums first and then [`Self::apply_row`], in one pass.
+    #[inline(always)]
+    pub(crate) fn apply_row_offsets(
+        &self,
+        sums: &[i32],
+        col0: usize,
+        offsets: &[i64],
+        out: &mut [u8],
+    ) {
+        let n = out.len().min(sums.len()).min(offsets.len());
+        let (min, max) = (i64::from(self.min), i64::from(self.max));
+        let zero = i64::from(self.out_zero);
+        let terms = sums[..n].iter().zip(&offsets[..n]);
+        let columns = col0..col0 + n;
+        match (
+            self.multipliers.as_slice(),
+            self.mantissas.get(columns.clone()),
+            self.shifts.get(columns.clone()),
+            self.roundings.get(columns),
+        ) {
+            ([m], ..) => {
+                for (o, (&acc, &offset)) in out[..n].iter_mut().zip(terms) {
+                    let biased = (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX);
+                    *o = requantize_one(biased, *m, zero, (min, max));
+                }
+            }
+            (_, Some(mantissas), Some(shifts), Some(roundings)) => {
+                let multipliers = mantissas.iter().zip(shifts).zip(roundings);
+                for (o, ((&acc, &offset), ((&m, &s), &r))) in
+                    out[..n].iter_mut().zip(terms.zip(multipliers))
+                {
+                    let biased = (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX);
+                    *o = requantize_parts(biased, (m, s, r), zero, (min, max));
+                }
+            }
+            // Not reached: `check` ran. Keep the slow path correct.
+            _ => {
+                for (c, (o, (&acc, &offset))) in out[..n].iter_mut().zip(terms).enumerate() {
+                    let j = col0 + c;
+                    let corrected = i64::from(acc) + offset - self.bias_at(j);
+                    let corrected = corrected.clamp(I32_MIN, I32_MAX) as i32;
+                    *o = self.apply(corrected, j);
+                }
+            }
+        }
+    }
+
     /// [`Self::apply_row`] for every row of a tile, in one dispatch to
     /// tier `isa`: row `r` has `cols` sums at `sums[r · stride..]` and is
     /// written to `out[r · out_stride..]`.
+    ///
+    /// With `offsets` (one per column from `col0`), each sum is the raw
+    /// product and `offsets[c]` replaces the bias: see
+    /// [`Self::apply_row_offsets`].
     pub(crate) fn apply_tile_on(
         &self,
         isa: Isa,
         (sums, stride): (&[i32], usize),
-        col0: usize,
-        cols: usize,
+        (col0, cols): (usize, usize),
         (out, out_stride): (&mut [u8], usize),
+        offsets: Option<&[i64]>,
     ) {
         let run = RequantizeTile {
             requantize: self,
@@ -255,6 +314,7 @@ impl Requantize {
             cols,
             out,
             out_stride,
+            offsets,
         };
         if isa.is_available() {
             // Cannot fail: the tier is available.
@@ -312,6 +372,9 @@ struct RequantizeTile<'a> {
     cols: usize,
     out: &'a mut [u8],
     out_stride: usize,
+    /// Per column from `col0`: replaces the bias (see
+    /// [`Requantize::apply_row_offsets`]).
+    offsets: Option<&'a [i64]>,
 }
 
 impl SimdKernel for RequantizeTile<'_> {
@@ -325,8 +388,17 @@ impl SimdKernel for RequantizeTile<'_> {
                 return;
             };
             let n = self.cols.min(sums.len()).min(out.len());
-            self.requantize
-                .apply_row(&sums[..n], self.col0, &mut out[..n]);
+            match self.offsets {
+                Some(offsets) => {
+                    let n = n.min(offsets.len());
+                    let (sums, out) = (&sums[..n], &mut out[..n]);
+                    self.requantize
+                        .apply_row_offsets(sums, self.col0, &offsets[..n], out);
+                }
+                None => self
+                    .requantize
+                    .apply_row(&sums[..n], self.col0, &mut out[..n]),
+            }
         }
     }
 }

@@ -184,5 +184,24 @@ fn requantized_rows_equal_the_reference_per_element() {
                 "case {case} column {c}"
             );
         }
+        // Uncorrected sums `sums + d` with offsets `bias - d`: the same.
+        let d: Vec<i64> = sums
+            .iter()
+            .map(|&s| match s.unsigned_abs() < 1 << 30 {
+                true => (rng.next_u64() % (1 << 21)) as i64 - (1 << 20),
+                false => 0,
+            })
+            .collect();
+        let raw: Vec<i32> = sums
+            .iter()
+            .zip(&d)
+            .map(|(&s, &d)| (i64::from(s) + d) as i32)
+            .collect();
+        let offsets: Vec<i64> = (0..n)
+            .map(|c| requantize.bias_at(col0 + c) - d[c])
+            .collect();
+        let mut fused = vec![0u8; n];
+        requantize.apply_row_offsets(&raw, col0, &offsets, &mut fused);
+        assert_eq!(fused, row, "case {case}: offsets");
     }
 }
