@@ -76,7 +76,12 @@ pub fn transpose<T: Pod>(
     for r0 in (0..rows).step_by(BLOCK) {
         let r1 = rows.min(r0 + BLOCK);
         for c0 in (0..cols).step_by(BLOCK) {
-            for c in c0..cols.min(c0 + BLOCK) {
+            let c1 = cols.min(c0 + BLOCK);
+            if (r1 - r0, c1 - c0) == (BLOCK, BLOCK) {
+                transpose_block(src, (r0, c0), cols, dst, dst_stride);
+                continue;
+            }
+            for c in c0..c1 {
                 let out = &mut dst[c * dst_stride + r0..][..r1 - r0];
                 for (o, r) in out.iter_mut().zip(r0..r1) {
                     *o = src[r * cols + c];
@@ -85,6 +90,28 @@ pub fn transpose<T: Pod>(
         }
     }
     Ok(())
+}
+
+/// One full 8×8 block at `(r0, c0)`, through a fixed-size copy the
+/// compiler turns into register shuffles.
+#[inline(always)]
+fn transpose_block<T: Pod>(
+    src: &[T],
+    (r0, c0): (usize, usize),
+    cols: usize,
+    dst: &mut [T],
+    dst_stride: usize,
+) {
+    let mut block = [[T::zeroed(); BLOCK]; BLOCK];
+    for (i, row) in block.iter_mut().enumerate() {
+        row.copy_from_slice(&src[(r0 + i) * cols + c0..][..BLOCK]);
+    }
+    for j in 0..BLOCK {
+        let out = &mut dst[(c0 + j) * dst_stride + r0..][..BLOCK];
+        for (o, row) in out.iter_mut().zip(&block) {
+            *o = row[j];
+        }
+    }
 }
 
 /// [`transpose`] of bytes (checked by the caller), 8×8 blocks at a time
