@@ -332,14 +332,14 @@ fn run_with<K: QMicroKernel>(
         }
         _ => None,
     };
-    // With one activation zero point, `za · colsum[j]` is the same for
-    // every row: computed once here, not per tile row.
-    let column_offsets: Option<Vec<i32>> = match a_zero {
-        ZeroPoints::PerTensor(z) => {
+    // Otherwise, with one activation zero point, `za · colsum[j]` is the
+    // same for every row: computed once here, not per tile row.
+    let column_offsets: Option<Vec<i32>> = match (a_zero, &fused_offsets) {
+        (ZeroPoints::PerTensor(z), None) => {
             let za = (i64::from(z) - a_offset) as i32;
             Some(b.col_sums().iter().map(|&s| za.wrapping_mul(s)).collect())
         }
-        ZeroPoints::PerRow(_) => None,
+        _ => None,
     };
     for block in (0..m).step_by(BLOCK_ROWS) {
         let rows = block..m.min(block + BLOCK_ROWS);
