@@ -480,6 +480,37 @@ fn conv_integer_pointwise_and_stride_one_windows_match_the_naive_convolution() {
     }
 }
 
+/// A 1-D convolution (a unit height inside) with a 3-tap window equals
+/// the 2-D naive convolution of a 1-pixel-high image.
+#[test]
+fn conv_integer_one_dimensional_window_matches_the_naive_convolution() {
+    let (n, c, m, width) = (2, 5, 3, 11);
+    let x: Vec<u8> = (0..n * c * width).map(|i| (i * 59 % 256) as u8).collect();
+    let w: Vec<i8> = (0..m * c * 3).map(|i| (i * 23 % 256) as u8 as i8).collect();
+    let out = run(
+        OpCode::ConvInteger,
+        &[],
+        &[
+            Some(&t(&[n, c, width], &x)),
+            Some(&t(&[m, c, 3], &w)),
+            Some(&Tensor::scalar(3u8)),
+        ],
+    )
+    .unwrap();
+    let (want, _) = naive_conv(
+        &x.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        [n, c, 1, width],
+        &w.iter().map(|&v| v.into()).collect::<Vec<_>>(),
+        [m, 1, 3],
+        1,
+        1,
+        0,
+        (3, &[0; 3]),
+    );
+    assert_eq!(out[0].shape(), [n, m, width - 2]);
+    assert_eq!(first::<i32>(&out), want);
+}
+
 /// A convolution whose window is the whole 1×1 (or length-1) input — a
 /// fully connected layer written as a convolution, as the static int8
 /// converter writes Gemm — runs as one product over the batch; it must
