@@ -9,9 +9,24 @@
 #   scripts/test.sh            everything
 #   SKIP_AARCH64=1 scripts/test.sh    skip the qemu run (quicker, local use)
 #   SKIP_FUZZ=1 scripts/test.sh       skip the fuzzing stage
+#   PRUNE_BUILDS=1 scripts/test.sh    delete each stage's build output and
+#                                     test data once no later stage needs
+#                                     them (.ci/run sets it: CI machines can
+#                                     have little free disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T) disk: $(disk_used)"; }
+# Size of this checkout, build output and test data included.
+disk_used() { du -sh . 2>/dev/null | cut -f1; }
+# prune PATH...: with PRUNE_BUILDS set, remove what a finished stage built.
+prune() {
+  [ -n "${PRUNE_BUILDS:-}" ] || return 0
+  echo "-- pruning $* ($(du -sch "$@" 2>/dev/null | tail -n 1 | cut -f1))"
+  rm -rf "$@"
+}
+# Every build below happens once per run: incremental compilation state
+# would only cost disk (gigabytes per target) and link time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step "system packages"
 apt_packages=(qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv
@@ -64,6 +79,17 @@ for isa in scalar sse41 avx2 avx512; do
   POCKETNN_ISA=$isa cargo test --quiet --workspace --test onnx_conformance --test shared_models -- --nocapture
 done
 
+step "C ABI, JNI and mobile packaging (scripts/test-ffi.sh)"
+scripts/test-ffi.sh
+if [ -z "${SKIP_FUZZ:-}" ]; then
+  # The fuzz stage's seed corpora are made with the CLI of this host build.
+  step "fuzz seed corpora (fuzz/make_seeds.sh)"
+  bash fuzz/make_seeds.sh
+fi
+# The qemu stage below builds for another target: the host's build output
+# is no longer needed.
+prune target
+
 if [ -z "${SKIP_AARCH64:-}" ]; then
   step "tests aarch64 under qemu-user (-cpu max)"
   export POCKETNN_EXEC_WRAPPER="$PWD/scripts/qemu-aarch64.sh"
@@ -94,9 +120,11 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
         "$POCKETNN_EXEC_WRAPPER" "$binary" -q
     done
   done
+  unset POCKETNN_EXEC_WRAPPER
+  prune target/aarch64-unknown-linux-gnu/debug
 fi
-step "C ABI, JNI and mobile packaging (scripts/test-ffi.sh)"
-scripts/test-ffi.sh
+# The large model test data is only read by the test runs above.
+prune testdata/light
 
 if [ -z "${SKIP_FUZZ:-}" ]; then
   # Hostile input: every fuzz target for FUZZ_SECONDS (default 60) under
