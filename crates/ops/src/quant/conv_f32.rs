@@ -15,9 +15,9 @@
 //! Y[n, m, ..] = act(x_scale · w_scale[m] · Σ (x - x_zero)(w - w_zero[m]) + B[m] + Z[n, m, ..])
 //! ```
 
-use super::conv::{ConvAttrs, check_int8, check_same, convolve, shape_error};
+use super::conv::{ConvAttrs, Plan, check_int8, check_same, convolve, shape_error};
 use super::matmul::{WeightsI8, activations_u8};
-use super::pack_cache::PackCache;
+use super::pack_cache::{ConstCache, DerivedKey, PackCache};
 use super::{scales, zero_points};
 use crate::attrs::Attrs;
 use crate::data::common::{check_outputs, infos};
@@ -37,6 +37,9 @@ pub(crate) struct QLinearConvF32 {
     activation: Activation,
     /// The weights packed per kernel, once when they are a model constant.
     packs: PackCache,
+    /// The dequantization of each group, when the scales and the bias are
+    /// model constants.
+    dequantizers: ConstCache<DerivedKey, Vec<Dequantize>>,
 }
 
 impl QLinearConvF32 {
@@ -46,6 +49,7 @@ impl QLinearConvF32 {
             attrs: ConvAttrs::parse(attrs)?,
             activation: activation_from_attributes(attrs)?,
             packs: PackCache::default(),
+            dequantizers: ConstCache::default(),
         })
     }
 }
@@ -59,6 +63,29 @@ fn check_f32(info: Option<InputInfo<'_>>, shape: &[usize], what: &str) -> OpResu
         ))),
         _ => Ok(()),
     }
+}
+
+/// One dequantization per group: `x_scale · w_scale[j]` and the bias of
+/// each of its output channels `j`.
+fn dequantizers(inputs: &[Option<TensorView<'_>>], plan: &Plan) -> OpResult<Vec<Dequantize>> {
+    let x_scale = scales(inputs, 1, None)?;
+    let w_scales = scales(inputs, 4, Some(plan.out_channels))?;
+    let bias = match optional(inputs, 6) {
+        Some(b) => b.as_slice::<f32>()?,
+        None => &[],
+    };
+    let m_g = plan.out_per_group();
+    let per_group = |values: &[f32], g: usize| match values {
+        [] | [_] => values.to_vec(),
+        all => all[g * m_g..][..m_g].to_vec(),
+    };
+    (0..plan.group)
+        .map(|g| {
+            let dequantize =
+                Dequantize::new(x_scale.clone(), per_group(&w_scales, g), per_group(bias, g))?;
+            Ok(dequantize)
+        })
+        .collect()
 }
 
 impl Operator for QLinearConvF32 {
@@ -96,25 +123,17 @@ impl Operator for QLinearConvF32 {
         let (x, w) = (required(inputs, 0)?, required(inputs, 3)?);
         let plan = self.attrs.plan(x.into(), w.into())?;
         let channels = plan.out_channels;
-        let x_scale = scales(inputs, 1, None)?;
-        let w_scales = scales(inputs, 4, Some(channels))?;
         let x_zero = zero_points(optional(inputs, 2), None, 2)?;
         let w_zero = zero_points(optional(inputs, 5), Some(channels), 5)?;
-        let bias = match optional(inputs, 6) {
-            Some(b) => b.as_slice::<f32>()?,
-            None => &[],
-        };
+        // The channels and groups also shape the dequantizers.
+        let extra = ((channels as u64) << 32) | plan.group as u64;
+        let key = DerivedKey::of(inputs, &[1, 4, 6], extra);
+        let dequantizers = self
+            .dequantizers
+            .get_or_pack(key, || dequantizers(inputs, &plan))?;
         let (x, x_zero) = activations_u8(x, &x_zero)?;
         let w = WeightsI8::new(w, &w_zero)?;
         let m_g = plan.out_per_group();
-        // One dequantization per group: its output channels' scales and bias.
-        let per_group = |values: &[f32], g: usize| match values {
-            [] | [_] => values.to_vec(),
-            all => all[g * m_g..][..m_g].to_vec(),
-        };
-        let dequantizers = (0..plan.group)
-            .map(|g| Dequantize::new(x_scale.clone(), per_group(&w_scales, g), per_group(bias, g)))
-            .collect::<Result<Vec<_>, _>>()?;
         let kernel = QGemmKernel::best_for(ctx.isa);
         let y = out.as_slice_mut::<f32>()?;
         convolve(

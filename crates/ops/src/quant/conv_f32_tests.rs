@@ -3,6 +3,8 @@
 //! here in f64.
 
 use super::tests::{int, naive_conv, run, t};
+use crate::{build_operator, eval};
+use pocketnn_tensor::Isa;
 use crate::OpError;
 use crate::fused::{ACTIVATION, ACTIVATION_ALPHA, ACTIVATION_BETA};
 use pocketnn_format::{AttrValue, Attribute, OpCode};
@@ -174,4 +176,30 @@ fn bad_bias_and_residual_shapes_are_typed_errors() {
     let all: Vec<Option<&Tensor>> = tensors.iter().map(Some).collect();
     let err = run(OpCode::QLinearConvF32, &conv_attrs(&[]), &all[..4]).unwrap_err();
     assert!(matches!(err, OpError::InputCount { .. }), "{err:?}");
+}
+
+#[test]
+fn constant_dequantization_is_kept_per_scale_tensor() {
+    let c = case();
+    let tensors = inputs(&c);
+    let op = build_operator(OpCode::QLinearConvF32, &conv_attrs(&[])).unwrap();
+    let (want, _) = reference(&c, true, |v| v);
+    // The scales and bias as model constants: the first run derives the
+    // dequantizers, the second reuses them.
+    let views: Vec<_> = tensors.iter().map(|t| Some(t.view().constant())).collect();
+    for _ in 0..2 {
+        let out = eval(op.as_ref(), &views, Isa::best()).unwrap();
+        assert_close(out[0].as_slice::<f32>().unwrap(), &want, "constant scales");
+    }
+    // Other constant scales (another tensor) are not served from the cache.
+    let doubled = Case {
+        w_scale: c.w_scale.iter().map(|s| s * 2.0).collect(),
+        ..case()
+    };
+    let other = inputs(&doubled);
+    let mut views = views;
+    views[4] = Some(other[4].view().constant());
+    let out = eval(op.as_ref(), &views, Isa::best()).unwrap();
+    let (want, _) = reference(&doubled, true, |v| v);
+    assert_close(out[0].as_slice::<f32>().unwrap(), &want, "other scales");
 }
