@@ -24,6 +24,15 @@ for abi in "${abis[@]}"; do args+=(-t "$abi"); done
 # size CI prints; it strips nothing by itself: cargo-ndk's output is
 # stripped by the Android Gradle plugin. Needs cargo-ndk 3 or newer (it
 # copies from target/<triple>/<profile>/).
+#
+# Link flags (the NDK links with lld): 16 KB pages, which Android 15 and
+# later require of arm64 libraries (and which also trims the padding before
+# the writable segment), and relative relocations packed in Android's own
+# format, which API 23 and later load (the RELR format needs API 28/30):
+# 72 KB less than plain RELA entries. CI builds the linux-gnu stand-in with
+# the same flags (RELR there, which glibc reads), scripts/test-ffi.sh.
+export CARGO_TARGET_AARCH64_LINUX_ANDROID_RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android"
+export CARGO_TARGET_ARMV7_LINUX_ANDROIDEABI_RUSTFLAGS="-C link-arg=-Wl,--pack-dyn-relocs=android"
 cargo ndk "${args[@]}" --platform 24 -o android/src/main/jniLibs \
   build -p pocketnn-ffi --features jni --profile release-mobile
 

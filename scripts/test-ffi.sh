@@ -81,12 +81,25 @@ if [ -z "${SKIP_AARCH64:-}" ]; then
   done
   # The build an app ships (profile release-mobile, Cargo.toml), so its
   # size is printed too.
-  cargo build -p pocketnn-ffi --quiet --profile release-mobile --target aarch64-unknown-linux-gnu
+  # Linked as scripts/build-android.sh links the Android library: with lld
+  # (the one rustup ships with rustc; gcc finds it through -B), 16 KB pages
+  # and packed relative relocations (RELR, which glibc 2.36 reads; Android's
+  # own packing there).
+  gcc_ld="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n "s/^host: //p")/bin/gcc-ld"
+  [ -x "$gcc_ld/ld.lld" ] || fail "no lld at $gcc_ld (it ships with rustc for x86_64 Linux)"
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-B$gcc_ld -C link-arg=-fuse-ld=lld \
+-C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-z,max-page-size=16384" \
+    cargo build -p pocketnn-ffi --quiet --profile release-mobile --target aarch64-unknown-linux-gnu
   alib="$target_dir/aarch64-unknown-linux-gnu/release-mobile/libpocketnn_ffi.a"
   aarch64-linux-gnu-strip -o "$work/libpocketnn_ffi.so" "$target_dir/aarch64-unknown-linux-gnu/release-mobile/libpocketnn_ffi.so"
   echo "binary size: stripped aarch64 libpocketnn_ffi.so = $(stat -c %s "$work/libpocketnn_ffi.so") bytes (target 1,500,000; BENCHMARKS.md)"
   aarch64-linux-gnu-gcc -std=c11 -pedantic "${cflags[@]}" $ffi/tests/c/test_c_api.c "$alib" "${libs[@]}" -o "$work/test_c_api_aarch64"
   aarch64-linux-gnu-g++ -std=c++17 -pedantic "${cflags[@]}" $ffi/tests/c/test_cpp_api.cpp "$alib" "${libs[@]}" -o "$work/test_cpp_api_aarch64"
+  # The shared library itself, as an app loads it (RELR, 16 KB pages).
+  aarch64-linux-gnu-gcc -std=c11 -pedantic "${cflags[@]}" $ffi/tests/c/test_c_api.c -L "$work" -lpocketnn_ffi \
+    -Wl,-rpath,"$work" -o "$work/test_c_api_aarch64_shared"
+  echo "-- the shared library, QEMU_CPU=max"
+  QEMU_CPU=max scripts/qemu-aarch64.sh "$work/test_c_api_aarch64_shared" "$work/seed_mlp.pnn" $digits $reference "$work"
   for cpu in max cortex-a53; do
     echo "-- QEMU_CPU=$cpu"
     QEMU_CPU=$cpu scripts/qemu-aarch64.sh "$work/test_c_api_aarch64" "$work/seed_mlp.pnn" $digits $reference "$work"
