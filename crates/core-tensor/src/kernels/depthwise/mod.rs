@@ -40,6 +40,8 @@ mod tests;
 mod u8;
 #[cfg(test)]
 mod u8_tests;
+#[cfg(target_arch = "x86_64")]
+mod u8_x86;
 
 pub use u8::{DepthwiseU8I8, MAX_TAPS, depthwise_u8i8, depthwise_u8i8_reference, kernel_name_u8i8};
 

@@ -28,7 +28,7 @@ use crate::kernels::simd::{Simd, SimdKernel, run_on};
 const NAME: &str = "u8i8-dwconv";
 
 /// Wide outputs summed at a time, in registers (four AVX-512 vectors).
-const CHUNK: usize = 64;
+pub(super) const CHUNK: usize = 64;
 
 /// The most taps whose sum is exact in i32: each product of `x - x_zero`
 /// and `w - w_zero` is at most 255 · 255 in magnitude.
@@ -139,6 +139,7 @@ impl SimdKernel for RowKernel<'_> {
 
     #[inline(always)]
     fn run<S: Simd>(self, _s: S) {
+        let paired = pairs_taps(S::ISA);
         let g = self.geometry;
         let k = g.kernel;
         let ((ih, iw), (oh, ow)) = (g.input, g.output);
@@ -147,29 +148,17 @@ impl SimdKernel for RowKernel<'_> {
         // Sums over the "wide" output: `width` columns per row, of which
         // the first `ow` are outputs; whole chunks, the extra ones unused.
         let mut sums = vec![0i32; phases.chunked_span()];
-        let mut filter_taps = vec![0i16; k * k];
-        let tap_starts: Vec<usize> = (0..k * k).map(|t| phases.tap_start(t / k, t % k)).collect();
+        let mut taps = TapPairs::new(&phases, k, paired);
         let planes = self.operands.input.chunks_exact(ih * iw);
         let filters = self.operands.weights.chunks_exact(k * k);
         let outputs = self.output.chunks_exact_mut(oh * ow);
         for (c, ((plane, filter), out)) in planes.zip(filters).zip(outputs).enumerate() {
             phases.fill(plane, self.operands.input_zero);
-            let w_zero = self.operands.weight_zero(c);
-            // |w - w_zero| <= 255 fits i16.
-            for (t, &w) in filter_taps.iter_mut().zip(filter) {
-                *t = (i32::from(w) - w_zero) as i16;
-            }
+            taps.set_weights(filter, self.operands.weight_zero(c));
             // A chunk of outputs at a time through every tap, the sums in
             // registers: one store per output instead of one per tap.
             for (index, chunk) in sums.chunks_exact_mut(CHUNK).enumerate() {
-                let mut acc = [0i32; CHUNK];
-                for (&start, &w) in tap_starts.iter().zip(&filter_taps) {
-                    let x = phases.chunk_at(start + index * CHUNK);
-                    for (a, &x) in acc.iter_mut().zip(x) {
-                        *a += i32::from(x) * i32::from(w);
-                    }
-                }
-                chunk.copy_from_slice(&acc);
+                taps.sum_chunk(S::ISA, &phases, index * CHUNK, chunk);
             }
             let (multiplier, bias, zero, (min, max)) = self.operands.requantize.channel(c);
             let (zero, range) = (i64::from(zero), (i64::from(min), i64::from(max)));
@@ -210,8 +199,9 @@ impl<'g> Phases<'g> {
             height,
             width,
             // Slack after the last phase: the last tap's final chunk reads
-            // up to CHUNK - 1 values past its span.
-            values: vec![0; s * s * height * width + CHUNK],
+            // up to CHUNK values past its span (CHUNK - 1, plus one for the
+            // second tap of a pair, `TapPairs`).
+            values: vec![0; s * s * height * width + CHUNK + 1],
         }
     }
 
@@ -253,6 +243,17 @@ impl<'g> Phases<'g> {
                         for (o, &x) in out.iter_mut().zip(&row[start..]) {
                             *o = i16::from(x) - zero;
                         }
+                    } else if s == 2 {
+                        // Every other byte, read as the low byte of
+                        // little-endian u16 pairs: contiguous loads, which
+                        // vectorise (a strided loop stays scalar).
+                        let (pairs, last) = row[start..].as_chunks::<2>();
+                        for (o, &pair) in out.iter_mut().zip(pairs) {
+                            *o = (u16::from_le_bytes(pair) & 0xff) as i16 - zero;
+                        }
+                        if let (Some(o), Some(&x)) = (out.get_mut(pairs.len()), last.first()) {
+                            *o = i16::from(x) - zero;
+                        }
                     } else {
                         for (o, &x) in out.iter_mut().zip(row[start..].iter().step_by(s)) {
                             *o = i16::from(x) - zero;
@@ -277,6 +278,86 @@ impl<'g> Phases<'g> {
     fn chunk_at(&self, start: usize) -> &[i16; CHUNK] {
         let values = &self.values[start..][..CHUNK];
         values.try_into().unwrap_or(&[0; CHUNK])
+    }
+}
+
+/// A channel's filter tap by tap, `(start, [w, 0])`, or on AVX2 and
+/// AVX-512 as pairs of taps `(start, [w_a, w_b])` whose runs are
+/// neighbours (`w_b`'s starts at `start + 1`): taps `kx` and `kx + stride`
+/// of a filter row, which the phases put side by side, a lone last tap of
+/// a row with a zero `w_b`. `pmaddwd` sums both taps of a pair in one
+/// instruction (`u8_x86.rs`); NEON's `smlal` multiplies and accumulates by
+/// one weight, and the plain loop takes one tap at a time.
+struct TapPairs {
+    /// `(start, index of w_a, index of w_b)` in the filter.
+    layout: Vec<(usize, usize, Option<usize>)>,
+    /// `(start, [w_a - w_zero, w_b - w_zero])` of the current channel.
+    pairs: Vec<(usize, [i16; 2])>,
+}
+
+/// Whether tier `isa` sums taps in pairs ([`TapPairs`]).
+fn pairs_taps(isa: Isa) -> bool {
+    cfg!(target_arch = "x86_64") && matches!(isa, Isa::Avx2 | Isa::Avx512)
+}
+
+impl TapPairs {
+    fn new(phases: &Phases<'_>, k: usize, paired: bool) -> TapPairs {
+        let s = phases.geometry.stride;
+        let mut layout = Vec::with_capacity(k * k);
+        for ky in 0..k {
+            for first in 0..s.min(k) {
+                let row: Vec<usize> = (first..k).step_by(s).collect();
+                for taps in row.chunks(if paired { 2 } else { 1 }) {
+                    let start = phases.tap_start(ky, taps[0]);
+                    let second = taps.get(1).map(|kx| ky * k + kx);
+                    layout.push((start, ky * k + taps[0], second));
+                }
+            }
+        }
+        TapPairs {
+            pairs: vec![(0, [0; 2]); layout.len()],
+            layout,
+        }
+    }
+
+    /// Takes the weights of one channel's `filter`; `|w - w_zero| <= 255`
+    /// fits i16.
+    fn set_weights(&mut self, filter: &[i8], w_zero: i32) {
+        let weight = |i: usize| (i32::from(filter[i]) - w_zero) as i16;
+        for (pair, &(start, a, b)) in self.pairs.iter_mut().zip(&self.layout) {
+            *pair = (start, [weight(a), b.map_or(0, weight)]);
+        }
+    }
+
+    /// The sums over every tap of the `CHUNK` wide outputs from `first`.
+    #[inline(always)]
+    fn sum_chunk(&self, isa: Isa, phases: &Phases<'_>, first: usize, out: &mut [i32]) {
+        let Ok(out) = <&mut [i32; CHUNK]>::try_from(out) else {
+            return;
+        };
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the AVX-512 tier's kernel only runs on CPUs that have
+            // AVX-512F and BW (`run_on`).
+            Isa::Avx512 => unsafe {
+                super::u8_x86::sum_pairs_avx512(&phases.values, &self.pairs, first, out)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the AVX2 tier's kernel only runs on CPUs with AVX2.
+            Isa::Avx2 => unsafe {
+                super::u8_x86::sum_pairs_avx2(&phases.values, &self.pairs, first, out)
+            },
+            _ => {
+                let mut acc = [0i32; CHUNK];
+                for &(start, [w, _]) in &self.pairs {
+                    let w = i32::from(w);
+                    for (a, &x) in acc.iter_mut().zip(phases.chunk_at(start + first)) {
+                        *a += i32::from(x) * w;
+                    }
+                }
+                *out = acc;
+            }
+        }
     }
 }
 
