@@ -3,11 +3,11 @@
 //! here in f64.
 
 use super::tests::{int, naive_conv, run, t};
-use crate::{build_operator, eval};
-use pocketnn_tensor::Isa;
 use crate::OpError;
 use crate::fused::{ACTIVATION, ACTIVATION_ALPHA, ACTIVATION_BETA};
+use crate::{build_operator, eval};
 use pocketnn_format::{AttrValue, Attribute, OpCode};
+use pocketnn_tensor::Isa;
 use pocketnn_tensor::Tensor;
 
 fn text(name: &str, v: &str) -> Attribute {

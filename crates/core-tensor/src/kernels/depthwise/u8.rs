@@ -148,6 +148,7 @@ impl SimdKernel for RowKernel<'_> {
         // Sums over the "wide" output: `width` columns per row, of which
         // the first `ow` are outputs; whole chunks, the extra ones unused.
         let mut sums = vec![0i32; phases.chunked_span()];
+        let mut wide = vec![0u8; sums.len()];
         let mut taps = TapPairs::new(&phases, k, paired);
         let planes = self.operands.input.chunks_exact(ih * iw);
         let filters = self.operands.weights.chunks_exact(k * k);
@@ -162,12 +163,15 @@ impl SimdKernel for RowKernel<'_> {
             }
             let (multiplier, bias, zero, (min, max)) = self.operands.requantize.channel(c);
             let (zero, range) = (i64::from(zero), (i64::from(min), i64::from(max)));
-            for (out_row, sums) in out.chunks_exact_mut(ow).zip(sums.chunks(width)) {
-                for (o, &sum) in out_row.iter_mut().zip(sums) {
-                    let biased = (i64::from(sum) + i64::from(bias))
-                        .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
-                    *o = requantize_one(biased, multiplier, zero, range);
-                }
+            // The whole wide span in one loop (rows are short: 7 to 112
+            // outputs), then the `ow` outputs of each row copied out.
+            for (o, &sum) in wide.iter_mut().zip(&sums) {
+                let biased = (i64::from(sum) + i64::from(bias))
+                    .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+                *o = requantize_one(biased, multiplier, zero, range);
+            }
+            for (out_row, wide_row) in out.chunks_exact_mut(ow).zip(wide.chunks(width)) {
+                out_row.copy_from_slice(&wide_row[..ow]);
             }
         }
     }
