@@ -126,19 +126,21 @@ pub(crate) trait SimdKernel {
 /// Runs `kernel` with the vectors of tier `isa`, or fails when this CPU
 /// lacks the tier.
 pub(crate) fn run_on<K: SimdKernel>(isa: Isa, kernel: K) -> Result<K::Output, TensorError> {
-    let unavailable = TensorError::IsaUnavailable { isa };
+    // Built only on failure: this runs once per tile of some kernels, and
+    // making and dropping an unused error there cost a few percent.
+    let unavailable = || TensorError::IsaUnavailable { isa };
     Ok(match isa {
         Isa::Scalar => kernel.run(scalar::Scalar),
         #[cfg(target_arch = "x86_64")]
-        Isa::Sse41 => sse41::Sse41::new().ok_or(unavailable)?.run(kernel),
+        Isa::Sse41 => sse41::Sse41::new().ok_or_else(unavailable)?.run(kernel),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => avx2::Avx2::new().ok_or(unavailable)?.run(kernel),
+        Isa::Avx2 => avx2::Avx2::new().ok_or_else(unavailable)?.run(kernel),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => avx512::Avx512::new().ok_or(unavailable)?.run(kernel),
+        Isa::Avx512 => avx512::Avx512::new().ok_or_else(unavailable)?.run(kernel),
         #[cfg(target_arch = "aarch64")]
-        Isa::Neon => neon::Neon::new().ok_or(unavailable)?.run(kernel),
+        Isa::Neon => neon::Neon::new().ok_or_else(unavailable)?.run(kernel),
         #[allow(unreachable_patterns)]
-        _ => return Err(unavailable),
+        _ => return Err(unavailable()),
     })
 }
 
