@@ -376,7 +376,7 @@ impl QLinearConv {
 }
 
 /// One requantization per group: `x_scale · w_scale[j] / y_scale` as a
-/// fixed-point multiplier per output channel `j`, the bias, the output zero
+/// requantization multiplier per output channel `j`, the bias, the output zero
 /// point and range (shifted by 128 for an i8 output).
 fn requantizers(
     inputs: &[Option<TensorView<'_>>],

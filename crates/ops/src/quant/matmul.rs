@@ -296,7 +296,7 @@ pub(crate) struct QLinearMatMul {
     requantizers: ConstCache<DerivedKey, Requantize>,
 }
 
-/// `a_scale · b_scale[j] / y_scale` as a fixed-point multiplier per output
+/// `a_scale · b_scale[j] / y_scale` as a requantization multiplier per output
 /// column `j` (or one), with the output zero point and range (shifted by
 /// 128 for an i8 output).
 fn requantizer(

@@ -12,7 +12,7 @@
 //!                                   · x_scale · w_scale[j] / y_scale), 0, 255)
 //! ```
 //!
-//! with the multiplier in fixed point and halves rounded to even, exactly
+//! with the requantization in f32 and halves rounded to even, exactly
 //! as the dense `QLinearConv` (`crates/ops/src/quant/conv.rs`). Rank 2, or
 //! a trailing spatial size of 1, runs the linear kernel over the `N` rows;
 //! otherwise the pointwise kernel runs image by image.

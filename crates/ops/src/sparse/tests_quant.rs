@@ -2,7 +2,7 @@
 //! `QLinearConv` operator (im2col and the int8 GEMM, a separate code path)
 //! run on the same weights, which must agree bit for bit, and the formula
 //! of `docs/ops/quant.md` computed in i64/f64 here (within one step: the
-//! operators use a fixed-point multiplier).
+//! operators requantize in f32).
 
 use super::tests::{BLOCKS, Encoding, Rng, attrs, encode, part_tensors};
 use crate::{build_operator, eval};

@@ -161,14 +161,11 @@ impl SimdKernel for RowKernel<'_> {
             for (index, chunk) in sums.chunks_exact_mut(CHUNK).enumerate() {
                 taps.sum_chunk(S::ISA, &phases, index * CHUNK, chunk);
             }
-            let (multiplier, bias, zero, (min, max)) = self.operands.requantize.channel(c);
-            let (zero, range) = (i64::from(zero), (i64::from(min), i64::from(max)));
+            let (multiplier, bias, zero, range) = self.operands.requantize.channel(c);
             // The whole wide span in one loop (rows are short: 7 to 112
             // outputs), then the `ow` outputs of each row copied out.
             for (o, &sum) in wide.iter_mut().zip(&sums) {
-                let biased = (i64::from(sum) + i64::from(bias))
-                    .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
-                *o = requantize_one(biased, multiplier, zero, range);
+                *o = requantize_one(sum.saturating_add(bias), multiplier, zero, range);
             }
             for (out_row, wide_row) in out.chunks_exact_mut(ow).zip(wide.chunks(width)) {
                 out_row.copy_from_slice(&wide_row[..ow]);

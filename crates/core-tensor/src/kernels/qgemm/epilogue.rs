@@ -1,22 +1,24 @@
 //! What the int8 GEMM does with each exact i32 sum: requantize it to u8 in
-//! fixed point, or dequantize it to f32.
+//! f32 arithmetic, or dequantize it to f32.
 
 use crate::error::TensorError;
 use crate::isa::Isa;
 use crate::kernels::simd::{Simd, SimdKernel, run_on};
 
-/// A positive real multiplier in fixed point: `mantissa · 2^-shift`, with
-/// the mantissa a Q31 value in `[2^30, 2^31)`. Applying it rounds to the
-/// nearest integer, halves to even (as ONNX `QuantizeLinear` and
-/// onnxruntime do), with one 64-bit product, a shift and no branch — no
-/// floating point at run time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A positive real multiplier, the factor from an i32 sum to output units
+/// (`x_scale · w_scale / y_scale`). The requantization ([`Requantize`])
+/// uses it as an f32 ([`Self::scale`]), as onnxruntime and XNNPACK do: 16
+/// lanes per AVX-512 vector and a handful of instructions per vector. It
+/// also keeps an exact fixed-point form, `mantissa · 2^-shift` with a Q31
+/// mantissa in `[2^30, 2^31)`, which [`Self::apply`] rounds with one 64-bit
+/// product and no floating point.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuantMultiplier {
-    /// In `[2^30, 2^31)` (0 for a multiplier that rounds everything to 0):
-    /// an i32, so that products with an i32 sum are 32 × 32 → 64-bit
-    /// multiplies, which every SIMD tier has.
+    /// In `[2^30, 2^31)` (0 for a multiplier that rounds everything to 0).
     mantissa: i32,
     shift: u32,
+    /// The multiplier rounded to f32.
+    scale: f32,
 }
 
 impl QuantMultiplier {
@@ -47,17 +49,25 @@ impl QuantMultiplier {
         // fraction < 1, so mantissa < 2^31 now.
         let mantissa = mantissa as i32;
         let shift = 31 - exponent;
+        let scale = real as f32;
         if shift > 62 {
             return Ok(QuantMultiplier {
                 mantissa: 0,
                 shift: 1,
+                scale,
             });
         }
         // exponent <= 30 (real < 2^30), so shift >= 1.
         Ok(QuantMultiplier {
             mantissa,
             shift: shift as u32,
+            scale,
         })
+    }
+
+    /// The multiplier as the f32 the requantization multiplies by.
+    pub fn scale(self) -> f32 {
+        self.scale
     }
 
     /// `round(x · multiplier)`, halves to even, saturated to i32.
@@ -70,13 +80,6 @@ impl QuantMultiplier {
         let round_up = (remainder > half) | ((remainder == half) & (floor & 1 == 1));
         let rounded = floor + i64::from(round_up);
         rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
-    }
-
-    /// `2^(shift - 1) - 1`: added with the parity bit, it rounds a product
-    /// shifted right by `shift` to nearest, halves to even.
-    #[inline(always)]
-    fn rounding(self) -> i64 {
-        (1i64 << (self.shift - 1)) - 1
     }
 }
 
@@ -102,17 +105,24 @@ fn check_len<T>(values: &[T], count: usize, what: &str) -> Result<(), TensorErro
     }
 }
 
-/// u8 output: `clamp(out_zero + round((acc + bias[j]) · multiplier[j]), min, max)`
-/// for column `j`. A clamp range narrower than `0..=255` fuses ReLU or ReLU6.
+/// u8 output for column `j`:
+///
+/// ```text
+/// b = acc + bias[j]                      (i32, saturating)
+/// v = f32(b) · scale[j]                  (f32, rounded once each)
+/// y = round(clamp(v, min - zero, max - zero)) + zero    (halves to even)
+/// ```
+///
+/// with `scale[j]` the multiplier as f32 ([`QuantMultiplier::scale`]): the
+/// form of onnxruntime's and XNNPACK's requantization, the same on every
+/// tier bit for bit (no fused multiply-add). A clamp range narrower than
+/// `0..=255` fuses ReLU or ReLU6.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Requantize {
     multipliers: Vec<QuantMultiplier>,
-    /// The multipliers' mantissas, shifts and rounding terms
-    /// (`2^(shift - 1) - 1`) as separate arrays, which the per-column loop
-    /// loads as whole vectors.
-    mantissas: Vec<i32>,
-    shifts: Vec<i64>,
-    roundings: Vec<i64>,
+    /// The multipliers' f32 scales, which the per-column loop loads as
+    /// whole vectors.
+    scales: Vec<f32>,
     bias: Vec<i32>,
     out_zero: u8,
     min: u8,
@@ -138,9 +148,7 @@ impl Requantize {
             });
         }
         Ok(Requantize {
-            mantissas: multipliers.iter().map(|m| m.mantissa).collect(),
-            shifts: multipliers.iter().map(|m| i64::from(m.shift)).collect(),
-            roundings: multipliers.iter().map(|m| m.rounding()).collect(),
+            scales: multipliers.iter().map(|m| m.scale).collect(),
             multipliers,
             bias,
             out_zero,
@@ -159,58 +167,43 @@ impl Requantize {
         Ok(())
     }
 
-    /// `out[c]` = the u8 value for sum `sums[c]` in column `col0 + c`.
-    ///
-    /// The same arithmetic as [`QuantMultiplier::apply`] and [`Self::apply`],
-    /// rewritten without branches in 64-bit integers so the compiler
-    /// vectorises it: `r = (p + half - 1 + bit_s(p)) >> s` rounds `p / 2^s`
-    /// to nearest with halves to even, and clamping once to `min..=max`
-    /// after adding the zero point gives what the saturating steps give.
+    /// `out[c]` = the u8 value for sum `sums[c]` in column `col0 + c`:
+    /// [`Self::apply`] as straight loops the compiler vectorises.
     #[inline(always)]
     pub(crate) fn apply_row(&self, sums: &[i32], col0: usize, out: &mut [u8]) {
         let n = out.len().min(sums.len());
-        let (min, max) = (i64::from(self.min), i64::from(self.max));
-        let zero = i64::from(self.out_zero);
+        let (zero, range) = self.output_range();
         let columns = col0..col0 + n;
         let bias = self.bias.get(columns.clone());
-        match (self.multipliers.as_slice(), bias) {
-            ([m], None) => {
+        match (self.scales.as_slice(), bias) {
+            ([scale], None) => {
                 for (o, &acc) in out[..n].iter_mut().zip(sums) {
-                    *o = requantize_one(i64::from(acc), *m, zero, (min, max));
+                    *o = requantize_scaled(acc, *scale, zero, range);
                 }
             }
-            ([m], Some(bias)) => {
+            ([scale], Some(bias)) => {
                 for ((o, &acc), &b) in out[..n].iter_mut().zip(sums).zip(bias) {
-                    let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
-                    *o = requantize_one(biased, *m, zero, (min, max));
+                    *o = requantize_scaled(acc.saturating_add(b), *scale, zero, range);
                 }
             }
-            (_, bias) => {
-                let (Some(mantissas), Some(shifts), Some(roundings)) = (
-                    self.mantissas.get(columns.clone()),
-                    self.shifts.get(columns.clone()),
-                    self.roundings.get(columns),
-                ) else {
+            (scales, bias) => {
+                let Some(scales) = scales.get(columns) else {
                     // Not reached: `check` ran. Keep the slow path correct.
                     for (c, (o, &acc)) in out.iter_mut().zip(sums).enumerate() {
                         *o = self.apply(acc, col0 + c);
                     }
                     return;
                 };
-                let multipliers = mantissas.iter().zip(shifts).zip(roundings);
                 match bias {
                     None => {
-                        for ((o, &acc), ((&m, &s), &r)) in
-                            out[..n].iter_mut().zip(sums).zip(multipliers)
-                        {
-                            *o = requantize_parts(i64::from(acc), (m, s, r), zero, (min, max));
+                        for ((o, &acc), &scale) in out[..n].iter_mut().zip(sums).zip(scales) {
+                            *o = requantize_scaled(acc, scale, zero, range);
                         }
                     }
                     Some(bias) => {
-                        let terms = sums.iter().zip(bias).zip(multipliers);
-                        for (o, ((&acc, &b), ((&m, &s), &r))) in out[..n].iter_mut().zip(terms) {
-                            let biased = (i64::from(acc) + i64::from(b)).clamp(I32_MIN, I32_MAX);
-                            *o = requantize_parts(biased, (m, s, r), zero, (min, max));
+                        let terms = sums.iter().zip(bias).zip(scales);
+                        for (o, ((&acc, &b), &scale)) in out[..n].iter_mut().zip(terms) {
+                            *o = requantize_scaled(acc.saturating_add(b), scale, zero, range);
                         }
                     }
                 }
@@ -218,9 +211,17 @@ impl Requantize {
         }
     }
 
+    /// The output zero point and the clamp range relative to it, as
+    /// [`requantize_scaled`] takes them.
+    #[inline(always)]
+    fn output_range(&self) -> (i32, (f32, f32)) {
+        let zero = i32::from(self.out_zero);
+        let below = |limit: u8| (i32::from(limit) - zero) as f32;
+        (zero, (below(self.min), below(self.max)))
+    }
+
     /// [`Self::apply_row`] compiled for tier `isa`, whose wider registers
-    /// (and, on AVX-512, 64-bit multiplies) vectorise the fixed-point
-    /// steps; the baseline build when the tier is not available.
+    /// vectorise it; the baseline build when the tier is not available.
     pub(crate) fn apply_row_on(&self, isa: Isa, sums: &[i32], col0: usize, out: &mut [u8]) {
         if !isa.is_available() {
             // Not reached from the GEMM (it checked its kernel's tier).
@@ -254,29 +255,19 @@ impl Requantize {
         out: &mut [u8],
     ) {
         let n = out.len().min(sums.len()).min(offsets.len());
-        let (min, max) = (i64::from(self.min), i64::from(self.max));
-        let zero = i64::from(self.out_zero);
+        let (zero, range) = self.output_range();
         let terms = sums[..n].iter().zip(&offsets[..n]);
-        let columns = col0..col0 + n;
-        match (
-            self.multipliers.as_slice(),
-            self.mantissas.get(columns.clone()),
-            self.shifts.get(columns.clone()),
-            self.roundings.get(columns),
-        ) {
-            ([m], ..) => {
+        let biased =
+            |acc: i32, offset: i64| (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX) as i32;
+        match (self.scales.as_slice(), self.scales.get(col0..col0 + n)) {
+            ([scale], _) => {
                 for (o, (&acc, &offset)) in out[..n].iter_mut().zip(terms) {
-                    let biased = (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX);
-                    *o = requantize_one(biased, *m, zero, (min, max));
+                    *o = requantize_scaled(biased(acc, offset), *scale, zero, range);
                 }
             }
-            (_, Some(mantissas), Some(shifts), Some(roundings)) => {
-                let multipliers = mantissas.iter().zip(shifts).zip(roundings);
-                for (o, ((&acc, &offset), ((&m, &s), &r))) in
-                    out[..n].iter_mut().zip(terms.zip(multipliers))
-                {
-                    let biased = (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX);
-                    *o = requantize_parts(biased, (m, s, r), zero, (min, max));
+            (_, Some(scales)) => {
+                for (o, ((&acc, &offset), &scale)) in out[..n].iter_mut().zip(terms.zip(scales)) {
+                    *o = requantize_scaled(biased(acc, offset), scale, zero, range);
                 }
             }
             // Not reached: `check` ran. Keep the slow path correct.
@@ -287,6 +278,38 @@ impl Requantize {
                     let corrected = corrected.clamp(I32_MIN, I32_MAX) as i32;
                     *o = self.apply(corrected, j);
                 }
+            }
+        }
+    }
+
+    /// [`Self::apply_row_offsets`] with offsets that fit i32: the same
+    /// results (a saturating i32 sum is the clamped i64 one), in i32 lanes.
+    #[inline(always)]
+    pub(crate) fn apply_row_narrow_offsets(
+        &self,
+        sums: &[i32],
+        col0: usize,
+        offsets: &[i32],
+        out: &mut [u8],
+    ) {
+        let n = out.len().min(sums.len()).min(offsets.len());
+        let (zero, range) = self.output_range();
+        let terms = sums[..n].iter().zip(&offsets[..n]);
+        match (self.scales.as_slice(), self.scales.get(col0..col0 + n)) {
+            ([scale], _) => {
+                for (o, (&acc, &offset)) in out[..n].iter_mut().zip(terms) {
+                    *o = requantize_scaled(acc.saturating_add(offset), *scale, zero, range);
+                }
+            }
+            (_, Some(scales)) => {
+                for (o, ((&acc, &offset), &scale)) in out[..n].iter_mut().zip(terms.zip(scales)) {
+                    *o = requantize_scaled(acc.saturating_add(offset), scale, zero, range);
+                }
+            }
+            // Not reached: `check` ran.
+            _ => {
+                let wide: Vec<i64> = offsets[..n].iter().map(|&o| i64::from(o)).collect();
+                self.apply_row_offsets(sums, col0, &wide, out);
             }
         }
     }
@@ -340,9 +363,8 @@ impl Requantize {
             Some(&b) => acc.saturating_add(b),
             None => acc,
         };
-        let scaled = per(&self.multipliers, j).apply(biased);
-        let shifted = scaled.saturating_add(i32::from(self.out_zero));
-        shifted.clamp(i32::from(self.min), i32::from(self.max)) as u8
+        let (zero, range) = self.output_range();
+        requantize_scaled(biased, per(&self.scales, j), zero, range)
     }
 }
 
@@ -382,20 +404,40 @@ impl SimdKernel for RequantizeTile<'_> {
 
     #[inline(always)]
     fn run<S: Simd>(self, _s: S) {
+        // Offsets that fit i32 (always, short of sums over ~65,000 terms)
+        // go in i32 lanes: `saturating_add` then gives exactly what the
+        // i64 sum and clamp give, at twice the vector width.
+        let mut narrow = [0i32; NARROW_COLUMNS];
+        let narrow = match self.offsets {
+            Some(offsets) if offsets.len() <= NARROW_COLUMNS => {
+                let fits = offsets.iter().zip(&mut narrow).all(|(&wide, narrow)| {
+                    *narrow = wide as i32;
+                    i64::from(*narrow) == wide
+                });
+                fits.then_some(&narrow[..offsets.len()])
+            }
+            _ => None,
+        };
         let rows = self.sums.chunks(self.stride.max(1));
         for (r, sums) in rows.enumerate() {
             let Some(out) = self.out.get_mut(r * self.out_stride..) else {
                 return;
             };
             let n = self.cols.min(sums.len()).min(out.len());
-            match self.offsets {
-                Some(offsets) => {
+            match (narrow, self.offsets) {
+                (Some(offsets), _) => {
+                    let n = n.min(offsets.len());
+                    let (sums, out) = (&sums[..n], &mut out[..n]);
+                    self.requantize
+                        .apply_row_narrow_offsets(sums, self.col0, &offsets[..n], out);
+                }
+                (None, Some(offsets)) => {
                     let n = n.min(offsets.len());
                     let (sums, out) = (&sums[..n], &mut out[..n]);
                     self.requantize
                         .apply_row_offsets(sums, self.col0, &offsets[..n], out);
                 }
-                None => self
+                (None, None) => self
                     .requantize
                     .apply_row(&sums[..n], self.col0, &mut out[..n]),
             }
@@ -403,30 +445,44 @@ impl SimdKernel for RequantizeTile<'_> {
     }
 }
 
+/// The most columns of a tile whose offsets go in i32 lanes
+/// ([`Requantize::apply_row_narrow_offsets`]); the widest micro-kernel
+/// tile has 32.
+const NARROW_COLUMNS: usize = 64;
+
 const I32_MIN: i64 = i32::MIN as i64;
 const I32_MAX: i64 = i32::MAX as i64;
 
-/// `clamp(zero + round(x · m), min, max)` for `x` in i32 range: the
-/// branch-free form of [`Requantize::apply`].
+/// `clamp(zero + round(x · m), min, max)` for a biased sum `x`, as
+/// [`Requantize::apply`] computes it.
 #[inline(always)]
-pub(crate) fn requantize_one(x: i64, m: QuantMultiplier, zero: i64, range: (i64, i64)) -> u8 {
-    let parts = (m.mantissa, i64::from(m.shift), m.rounding());
-    requantize_parts(x, parts, zero, range)
+pub(crate) fn requantize_one(x: i32, m: QuantMultiplier, zero: u8, (min, max): (u8, u8)) -> u8 {
+    let zero = i32::from(zero);
+    let below = |limit: u8| (i32::from(limit) - zero) as f32;
+    requantize_scaled(x, m.scale, zero, (below(min), below(max)))
 }
 
-/// [`requantize_one`] with the multiplier as `(mantissa, shift, rounding)`.
+/// `round(clamp(f32(x) · scale, low, high)) + zero`, halves to even: the
+/// requantization of one biased sum ([`Requantize`]). `low` and `high` are
+/// the output range minus the zero point (within ±255), so the result fits
+/// u8.
+///
+/// The rounding adds `1.5 · 2^23`: for `|v| < 2^22` the f32 sum has no
+/// fraction bits left, so the addition itself rounds `v` to an integer
+/// (halves to even, the IEEE default) and the low mantissa bits hold it.
+/// Plain bit operations, which vectorise on every tier; `round_ties_even`
+/// followed by a saturating `as i32` went element by element.
 #[inline(always)]
-fn requantize_parts(
-    x: i64,
-    (mantissa, shift, rounding): (i32, i64, i64),
-    zero: i64,
-    (min, max): (i64, i64),
-) -> u8 {
-    // x is in i32 range (callers clamp it): both factors are i32, so the
-    // product is one 32 × 32 → 64-bit multiply; 1 <= shift <= 62.
-    let product = i64::from(x as i32) * i64::from(mantissa);
-    let rounded = (product + rounding + ((product >> shift) & 1)) >> shift;
-    (rounded + zero).clamp(min, max) as u8
+fn requantize_scaled(x: i32, scale: f32, zero: i32, (low, high): (f32, f32)) -> u8 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    // Comparisons, not `f32::max`/`min`: these lower to one `maxps` /
+    // `minps` each, without the NaN handling `max`/`min` add (the product
+    // of an i32 and a finite scale is never NaN).
+    let v = x as f32 * scale;
+    let v = if v < low { low } else { v };
+    let v = if v > high { high } else { v };
+    let rounded = (v + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    (rounded + zero) as u8
 }
 
 /// f32 output: `acc · a_scale[i] · b_scale[j] + bias[j]` for row `i`,

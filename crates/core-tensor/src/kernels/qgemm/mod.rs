@@ -1,6 +1,6 @@
 //! int8 matrix multiplication: `C = (A - za) · (B - zb)` with `A` u8
 //! activations, `B` i8 weights, i32 accumulation, and an epilogue that
-//! writes i32, requantized u8 (fixed-point, see [`Requantize`]) or
+//! writes i32, requantized u8 (see [`Requantize`]) or
 //! dequantized f32 (see [`Dequantize`]).
 //!
 //! `B` is a constant (a layer's weights) and is packed once, by

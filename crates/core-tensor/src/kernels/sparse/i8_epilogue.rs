@@ -1,7 +1,7 @@
 //! Requantization of a run of sums that share one channel (a row of the
 //! pointwise product): the arithmetic of
 //! [`Requantize`](crate::kernels::qgemm::Requantize) with the channel's
-//! parameters hoisted, written as straight-line i64 code that the compiler
+//! parameters hoisted, written as straight-line code that the compiler
 //! vectorises when it is compiled for a SIMD tier (through `run_on`).
 
 use crate::kernels::qgemm::Requantize;
@@ -21,11 +21,9 @@ impl SimdKernel for RequantizeRun<'_> {
 
     #[inline(always)]
     fn run<S: Simd>(self, _s: S) {
-        let (multiplier, bias, zero, (min, max)) = self.requantize.channel(self.channel);
-        let (zero, min, max) = (i64::from(zero), i64::from(min), i64::from(max));
+        let (multiplier, bias, zero, range) = self.requantize.channel(self.channel);
         for (o, &acc) in self.out.iter_mut().zip(self.sums) {
-            let biased = i64::from(acc.saturating_add(bias));
-            *o = requantize_one(biased, multiplier, zero, (min, max));
+            *o = requantize_one(acc.saturating_add(bias), multiplier, zero, range);
         }
     }
 }

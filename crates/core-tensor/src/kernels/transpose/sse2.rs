@@ -68,7 +68,10 @@ fn transpose_16x16(rows: [[u8; BLOCK]; BLOCK]) -> [[u8; BLOCK]; BLOCK] {
     for k in 0..4 {
         for s in 0..2 {
             let (top, bottom) = (c[4 * k + 2 * s], c[4 * k + 2 * s + 1]);
-            let columns = [_mm_unpacklo_epi64(top, bottom), _mm_unpackhi_epi64(top, bottom)];
+            let columns = [
+                _mm_unpacklo_epi64(top, bottom),
+                _mm_unpackhi_epi64(top, bottom),
+            ];
             for (e, column) in columns.into_iter().enumerate() {
                 let row = &mut out[4 * k + 2 * s + e];
                 // SAFETY: `row` is 16 writable bytes.
