@@ -254,31 +254,17 @@ impl Requantize {
         offsets: &[i64],
         out: &mut [u8],
     ) {
-        let n = out.len().min(sums.len()).min(offsets.len());
-        let (zero, range) = self.output_range();
-        let terms = sums[..n].iter().zip(&offsets[..n]);
         let biased =
             |acc: i32, offset: i64| (i64::from(acc) + offset).clamp(I32_MIN, I32_MAX) as i32;
-        match (self.scales.as_slice(), self.scales.get(col0..col0 + n)) {
-            ([scale], _) => {
-                for (o, (&acc, &offset)) in out[..n].iter_mut().zip(terms) {
-                    *o = requantize_scaled(biased(acc, offset), *scale, zero, range);
-                }
-            }
-            (_, Some(scales)) => {
-                for (o, ((&acc, &offset), &scale)) in out[..n].iter_mut().zip(terms.zip(scales)) {
-                    *o = requantize_scaled(biased(acc, offset), scale, zero, range);
-                }
-            }
-            // Not reached: `check` ran. Keep the slow path correct.
-            _ => {
-                for (c, (o, (&acc, &offset))) in out[..n].iter_mut().zip(terms).enumerate() {
-                    let j = col0 + c;
-                    let corrected = i64::from(acc) + offset - self.bias_at(j);
-                    let corrected = corrected.clamp(I32_MIN, I32_MAX) as i32;
-                    *o = self.apply(corrected, j);
-                }
-            }
+        if self.apply_row_biased(sums, col0, offsets, out, biased) {
+            return;
+        }
+        // Not reached: `check` ran. Keep the slow path correct.
+        let terms = sums.iter().zip(offsets);
+        for (c, (o, (&acc, &offset))) in out.iter_mut().zip(terms).enumerate() {
+            let j = col0 + c;
+            let corrected = i64::from(acc) + offset - self.bias_at(j);
+            *o = self.apply(corrected.clamp(I32_MIN, I32_MAX) as i32, j);
         }
     }
 
@@ -292,26 +278,42 @@ impl Requantize {
         offsets: &[i32],
         out: &mut [u8],
     ) {
+        if !self.apply_row_biased(sums, col0, offsets, out, i32::saturating_add) {
+            // Not reached: `check` ran.
+            let wide: Vec<i64> = offsets.iter().map(|&o| i64::from(o)).collect();
+            self.apply_row_offsets(sums, col0, &wide, out);
+        }
+    }
+
+    /// `out[c]` = the u8 value of `biased(sums[c], offsets[c])` in column
+    /// `col0 + c`; false (nothing written) when the scales do not cover
+    /// the columns.
+    #[inline(always)]
+    fn apply_row_biased<T: Copy>(
+        &self,
+        sums: &[i32],
+        col0: usize,
+        offsets: &[T],
+        out: &mut [u8],
+        biased: impl Fn(i32, T) -> i32,
+    ) -> bool {
         let n = out.len().min(sums.len()).min(offsets.len());
         let (zero, range) = self.output_range();
         let terms = sums[..n].iter().zip(&offsets[..n]);
         match (self.scales.as_slice(), self.scales.get(col0..col0 + n)) {
             ([scale], _) => {
                 for (o, (&acc, &offset)) in out[..n].iter_mut().zip(terms) {
-                    *o = requantize_scaled(acc.saturating_add(offset), *scale, zero, range);
+                    *o = requantize_scaled(biased(acc, offset), *scale, zero, range);
                 }
             }
             (_, Some(scales)) => {
                 for (o, ((&acc, &offset), &scale)) in out[..n].iter_mut().zip(terms.zip(scales)) {
-                    *o = requantize_scaled(acc.saturating_add(offset), scale, zero, range);
+                    *o = requantize_scaled(biased(acc, offset), scale, zero, range);
                 }
             }
-            // Not reached: `check` ran.
-            _ => {
-                let wide: Vec<i64> = offsets[..n].iter().map(|&o| i64::from(o)).collect();
-                self.apply_row_offsets(sums, col0, &wide, out);
-            }
+            _ => return false,
         }
+        true
     }
 
     /// [`Self::apply_row`] for every row of a tile, in one dispatch to

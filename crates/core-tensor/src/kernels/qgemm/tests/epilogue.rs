@@ -207,5 +207,15 @@ fn requantized_rows_equal_the_reference_per_element() {
         let mut fused = vec![0u8; n];
         requantize.apply_row_offsets(&raw, col0, &offsets, &mut fused);
         assert_eq!(fused, row, "case {case}: offsets");
+        // The same offsets in i32 lanes, where they fit.
+        if let Ok(narrow) = offsets
+            .iter()
+            .map(|&o| i32::try_from(o))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            let mut fused = vec![0u8; n];
+            requantize.apply_row_narrow_offsets(&raw, col0, &narrow, &mut fused);
+            assert_eq!(fused, row, "case {case}: i32 offsets");
+        }
     }
 }
